@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run the whole check: lint (ruff), types (mypy) and the test suite (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+[ -x "$PY" ] || { echo "no .venv: run 'bash scripts/setup.sh' first" >&2; exit 2; }
+echo "== ruff"; "$PY" -m ruff check .
+echo "== mypy"; "$PY" -m mypy components emulator
+echo "== pytest"; "$PY" -m pytest "$@"

@@ -1,0 +1,26 @@
+"""Shared fixtures: a real emulator process on a free loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator.runner import RunningEmulator, start_emulator
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[RunningEmulator]:
+    """One emulator for the session (fast timings). Tests must not assume it is empty."""
+    with start_emulator(admin_token=ADMIN_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_emulator(tmp_path: Path) -> Iterator[RunningEmulator]:
+    """An emulator of one's own, with a state file, for tests that count apps or restart it."""
+    with start_emulator(admin_token=ADMIN_TOKEN, state_file=tmp_path / "state.json") as running:
+        yield running
