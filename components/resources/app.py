@@ -1,0 +1,544 @@
+"""AiApp: an AI Deploy app as a Pulumi dynamic resource, and its provider.
+
+The provider instance travels to the provider process as a dill pickle of this importable,
+side-effect-free module (pickled by reference): it holds no client, no lock and no credential
+(`__getstate__` drops what `configure()` stored). Every operation builds its own client, so the
+up to four operations the engine runs at once in threads share nothing mutable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from components.ovhai import (
+    ApiConnectionError,
+    ApiError,
+    Conflict,
+    NotFound,
+    OvhAiClient,
+    PaymentRequired,
+    ServerError,
+    WaitTimeout,
+)
+from components.ovhai.models import App
+from components.resources.credentials import Credentials, MissingCredentials, resolve
+from components.resources.fingerprint import fingerprint, fingerprints, new_key, redact
+from components.resources.progress import Progress
+from components.resources.readiness import (
+    DEFAULT_POLICY,
+    STOP_STATES,
+    WaitOutcome,
+    WaitPolicy,
+    wait_until_ready,
+)
+from components.resources.spec_diff import (
+    DEPLOYMENT_LABEL,
+    IMAGE_KEYS,
+    PUT_SPEC_KEYS,
+    RESTARTABLE_STATES,
+    SCALING_KEYS,
+    diff_app,
+    normalize,
+    project_live,
+    user_labels,
+)
+from components.resources.validation import DEFAULT_TIMEOUT_SECONDS, check_app
+
+PROVIDER_KEY = "__provider"
+STATUS_KEYS = ("appId", "url", "state", "availableReplicas", "infoUrl", "monitoringUrl", "createdAt")
+LOG_TAIL = 20
+DELETE_TIMEOUT = 600.0
+CREATE_ATTEMPTS = 3
+
+
+class AppFailed(RuntimeError):
+    """The app did not become ready: the message names the state, the platform's info and the log tail."""
+
+
+class ProviderError(RuntimeError):
+    """An API error during an operation, with the resource's name and a hint where one helps."""
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def wire_spec(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The AppSpec to send: the input spec, the deployment-key label, and the secret env vars."""
+    spec = dict(inputs["spec"])
+    spec["labels"] = {**(spec.get("labels") or {}), DEPLOYMENT_LABEL: inputs["deploymentKey"]}
+    secret_env = inputs.get("secretEnv") or {}
+    env = [*(spec.get("envVars") or []), *({"name": k, "value": v} for k, v in sorted(secret_env.items()))]
+    if env:
+        spec["envVars"] = env
+    return spec
+
+
+def status_outputs(app: App) -> dict[str, Any]:
+    status = app.status
+    outs = {
+        "appId": app.id,
+        "url": status.url,
+        "state": app.state,
+        "availableReplicas": status.available_replicas,
+        "infoUrl": status.info_url,
+        "monitoringUrl": status.monitoring_url,
+        "createdAt": app.created_at.isoformat().replace("+00:00", "Z") if app.created_at else None,
+    }
+    return {k: v for k, v in outs.items() if v is not None}
+
+
+def app_outputs(inputs: Mapping[str, Any], app: App, key: str) -> dict[str, Any]:
+    """Outputs = the inputs (secret values as fingerprints) + the fingerprint key + the app's status."""
+    outs = {k: v for k, v in inputs.items() if k != PROVIDER_KEY and k not in STATUS_KEYS}
+    outs["secretEnv"] = fingerprints(key, inputs.get("secretEnv") or {})
+    outs["fingerprintKey"] = key
+    outs.update(status_outputs(app))
+    return outs
+
+
+def live_outputs(props: Mapping[str, Any], app: App) -> dict[str, Any]:
+    """What a refresh stores: the old outputs with the live spec and status laid over them."""
+    outs = {k: v for k, v in props.items() if k != PROVIDER_KEY}
+    key = outs.get("fingerprintKey") or new_key()
+    outs["fingerprintKey"] = key
+    old_prints: Mapping[str, str] = outs.get("secretEnv") or {}
+    live = normalize(app.spec.to_wire())
+    input_spec = outs.get("spec")
+    if isinstance(input_spec, Mapping) and input_spec:
+        outs["spec"] = project_live(input_spec, live, set(old_prints))
+    else:  # no inputs to shape it (an import): the whole live spec, without platform labels
+        live["labels"] = user_labels(live.get("labels"))
+        live["envVars"] = [e for e in live.get("envVars") or [] if e.get("name") not in old_prints]
+        outs["spec"] = live
+    live_env = {e.get("name"): e.get("value") for e in live.get("envVars") or [] if isinstance(e, Mapping)}
+    outs["secretEnv"] = {
+        name: fingerprint(key, name, str(live_env[name]))
+        for name in old_prints
+        if live_env.get(name) is not None
+    }
+    label = (live.get("labels") or {}).get(DEPLOYMENT_LABEL)
+    if label is not None:
+        outs["deploymentKey"] = label
+    for name in STATUS_KEYS:
+        outs.pop(name, None)
+    outs.update(status_outputs(app))
+    return outs
+
+
+def app_name(props: Mapping[str, Any]) -> str:
+    spec = props.get("spec")
+    name = spec.get("name") if isinstance(spec, Mapping) else None
+    return str(name or props.get("deploymentKey") or "ai-app")
+
+
+def secret_values(props: Mapping[str, Any], creds: Credentials | None) -> list[str]:
+    values = [str(v) for v in (props.get("secretEnv") or {}).values() if isinstance(v, str)]
+    return [*values, creds.token] if creds else values
+
+
+def deadline_of(props: Mapping[str, Any], started: float) -> float:
+    readiness = props.get("readiness") or {}
+    return started + float(readiness.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS))
+
+
+def hint(error: ApiError) -> str:
+    if isinstance(error, PaymentRequired):
+        return (
+            " (the project's GPU quota or payment method refuses this app: free GPUs by deleting or "
+            "stopping other apps, ask OVHcloud for a higher quota, or plan fewer GPUs)"
+        )
+    if error.status == 401:
+        return (
+            " (the API token is wrong, revoked, or of another region: check ovhai:token and ovhai:endpoint)"
+        )
+    if error.status == 403:
+        return " (the API token's role or label selector does not allow this: use an operator token)"
+    if isinstance(error, Conflict):
+        return " (the app's current state does not allow this change; retry once it is RUNNING or STOPPED)"
+    return ""
+
+
+# ------------------------------------------------------------------------------------------- provider
+
+
+class AiAppProvider(ResourceProvider):
+    """CRUD of one AI Deploy app against the regional API (see the issue and DESIGN.md)."""
+
+    policy: WaitPolicy = DEFAULT_POLICY
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    # The pickled provider must carry no credential, whatever happened to the instance before.
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def configure(self, req: ConfigureRequest) -> None:
+        try:
+            self._credentials: Credentials | None = resolve(req.config)
+            self._missing: str | None = None
+        except MissingCredentials as error:
+            self._credentials, self._missing = None, str(error)
+
+    def credentials(self) -> Credentials:
+        creds: Credentials | None = getattr(self, "_credentials", None)
+        if creds is None:
+            raise MissingCredentials(getattr(self, "_missing", None) or str(_missing_message()))
+        return creds
+
+    def client(self, creds: Credentials) -> OvhAiClient:
+        return OvhAiClient(creds.endpoint, creds.token, max_retry_seconds=120.0)
+
+    # -- check / diff -----------------------------------------------------------------------
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = check_app(news)
+        return CheckResult(inputs, [CheckFailure(path, reason) for path, reason in failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = diff_app(olds, news)
+        return DiffResult(
+            changes=changes.changed,
+            replaces=changes.replaces,
+            delete_before_replace=changes.delete_before_replace if changes.replaces else None,
+        )
+
+    # -- create -----------------------------------------------------------------------------
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        started = time.monotonic()
+        creds = self.credentials()
+        progress = Progress(app_name(props))
+        secrets = secret_values(props, creds)
+        try:
+            with self.client(creds) as client:
+                app = self._find_or_create(client, props, progress)
+                outcome = self._wait(client, app, props, creds, progress, started)
+                if outcome.kind != "ready":
+                    self._give_up(
+                        client, outcome, props, progress, secrets, delete=not props.get("keepFailedApps")
+                    )
+                progress.say(f"ready as app {outcome.app.id} after {progress.elapsed():.0f} s")
+                return CreateResult(outcome.app.id, app_outputs(props, outcome.app, new_key()))
+        except ApiError as error:
+            raise ProviderError(redact(f"{progress.name}: {error}{hint(error)}", secrets)) from None
+
+    def _adoptable(self, client: OvhAiClient, key: str) -> list[App]:
+        apps = client.list_apps(label_selector=f"{DEPLOYMENT_LABEL}={key}")
+        live = [a for a in apps if a.state not in ("DELETING", "DELETED")]
+        return sorted(live, key=lambda a: (a.created_at is None, a.created_at, a.id))
+
+    def _find_or_create(self, client: OvhAiClient, props: Mapping[str, Any], progress: Progress) -> App:
+        key = props["deploymentKey"]
+        found = self._adoptable(client, key)
+        if found:
+            app = found[0]
+            if len(found) > 1:
+                others = ", ".join(a.id for a in found[1:])
+                progress.say(
+                    f"warning: more apps carry {DEPLOYMENT_LABEL}={key}: {others} (not managed here)"
+                )
+            if app.state in STOP_STATES:
+                progress.say(
+                    f"found app {app.id} of an earlier attempt, {app.state}: deleting it and starting over"
+                )
+                self._delete(client, app.id, progress)
+            else:
+                progress.say(f"adopting app {app.id} ({app.state}) of an earlier attempt")
+                return self._converge(client, app, props, progress)
+        spec = wire_spec(props)
+        last: ApiError | None = None
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                app = client.create_app(spec)
+                progress.say(f"created app {app.id}")
+                return app
+            except (ApiConnectionError, ServerError) as error:
+                # The server may have made the app before the answer was lost: look before posting again.
+                last = error
+                progress.say(
+                    f"create got no clean answer ({error}); looking for the app by its deployment key"
+                )
+                time.sleep(1.0)
+                found = self._adoptable(client, key)
+                if found:
+                    progress.say(f"adopting app {found[0].id}, created by the unanswered request")
+                    return found[0]
+        assert last is not None
+        raise last
+
+    def _converge(self, client: OvhAiClient, app: App, props: Mapping[str, Any], progress: Progress) -> App:
+        """An adopted app may lag the inputs (an image changed between attempts): bring it in line."""
+        key = new_key()
+        as_applied = {
+            **props,
+            "secretEnv": fingerprints(key, props.get("secretEnv") or {}),
+            "fingerprintKey": key,
+        }
+        live = live_outputs(as_applied, app)
+        changes = diff_app(live, props)
+        if changes.replaces:
+            progress.say(f"adopted app differs in {', '.join(changes.replaces)}: replacing it")
+            self._delete(client, app.id, progress)
+            app = client.create_app(wire_spec(props))
+            progress.say(f"created app {app.id}")
+            return app
+        spec_keys, secret_changed = changes.spec_keys(), "secretEnv" in changes.updates
+        if spec_keys or secret_changed:
+            progress.say(f"adopted app differs in {', '.join(changes.updates)}: updating it")
+            self._apply(
+                client, app.id, live, props, spec_keys, secret_changed=secret_changed, progress=progress
+            )
+            return client.get_app(app.id)
+        return app
+
+    def _wait(
+        self,
+        client: OvhAiClient,
+        app: App,
+        props: Mapping[str, Any],
+        creds: Credentials,
+        progress: Progress,
+        started: float,
+    ) -> WaitOutcome:
+        readiness = props.get("readiness") or {}
+        return wait_until_ready(
+            client,
+            app,
+            token=creds.token,
+            path=str(readiness.get("path", "/")),
+            deadline=deadline_of(props, started),
+            progress=progress,
+            policy=self.policy,
+        )
+
+    def _give_up(
+        self,
+        client: OvhAiClient,
+        outcome: WaitOutcome,
+        props: Mapping[str, Any],
+        progress: Progress,
+        secrets: Iterable[str],
+        *,
+        delete: bool,
+    ) -> NoReturn:
+        app = outcome.app
+        info = app.status.info.message if app.status.info and app.status.info.message else "no message"
+        try:
+            tail = client.get_app_logs(app.id, tail=LOG_TAIL)
+        except ApiError as error:
+            tail = [f"(logs unavailable: {error})"]
+        if outcome.kind == "timeout":
+            timeout = (props.get("readiness") or {}).get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+            what = f"was not ready within readiness.timeoutSeconds={timeout} ({outcome.detail})"
+        else:
+            what = f"ended {app.state}"
+        fate = "kept for inspection (keepFailedApps)"
+        if delete:
+            try:
+                self._delete(client, app.id, progress)
+                fate = "deleted"
+            except (ApiError, WaitTimeout) as error:
+                fate = f"NOT deleted ({error}): delete it by hand"
+        message = (
+            f"{progress.name}: app {app.id} {what}; platform info: {info}; the app was {fate}.\n"
+            f"last {len(tail)} log lines:\n" + "\n".join(f"  | {line}" for line in tail)
+        )
+        progress.say(f"{what}; app {fate}")
+        raise AppFailed(redact(message, secrets))
+
+    # -- read -------------------------------------------------------------------------------
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        creds = self.credentials()
+        try:
+            with self.client(creds) as client:
+                try:
+                    app = client.get_app(id_)
+                except NotFound:
+                    return ReadResult("", {})
+        except ApiError as error:
+            raise ProviderError(redact(f"{app_name(props)}: {error}{hint(error)}", [creds.token])) from None
+        if app.state in ("DELETING", "DELETED"):
+            return ReadResult("", {})
+        return ReadResult(id_, live_outputs(props, app))
+
+    # -- update -----------------------------------------------------------------------------
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        started = time.monotonic()
+        creds = self.credentials()
+        progress = Progress(app_name(news))
+        secrets = secret_values(news, creds)
+        changes = diff_app(olds, news)
+        key = olds.get("fingerprintKey") or new_key()
+        try:
+            with self.client(creds) as client:
+                moved = self._apply(
+                    client,
+                    id_,
+                    olds,
+                    news,
+                    changes.spec_keys(),
+                    secret_changed="secretEnv" in changes.updates,
+                    progress=progress,
+                )
+                app = client.get_app(id_)
+                if olds.get("state") in RESTARTABLE_STATES and app.state in RESTARTABLE_STATES:
+                    progress.say(f"app is {app.state}: starting it")
+                    client.start_app(id_)
+                    app, moved = client.get_app(id_), True
+                if moved:
+                    outcome = self._wait(client, app, news, creds, progress, started)
+                    if outcome.kind != "ready":
+                        self._give_up(client, outcome, news, progress, secrets, delete=False)
+                    app = outcome.app
+                    progress.say(f"updated and ready after {progress.elapsed():.0f} s")
+                return UpdateResult(app_outputs(news, app, key))
+        except ApiError as error:
+            raise ProviderError(redact(f"{progress.name}: {error}{hint(error)}", secrets)) from None
+
+    def _apply(
+        self,
+        client: OvhAiClient,
+        id_: str,
+        olds: Mapping[str, Any],
+        news: Mapping[str, Any],
+        keys: set[str],
+        *,
+        secret_changed: bool,
+        progress: Progress,
+    ) -> bool:
+        """Send each change through its endpoint; True when the app will roll (a wait is needed)."""
+        new_spec: Mapping[str, Any] = news["spec"]
+        moved = False
+        if keys & set(IMAGE_KEYS):
+            progress.say(f"image -> {new_spec['image']}")
+            client.set_app_image(id_, new_spec["image"])
+            moved = True
+        put_keys = keys & set(PUT_SPEC_KEYS)
+        if put_keys or secret_changed:
+            body: dict[str, Any] = {}
+            for key in sorted(put_keys - {"envVars", "resources"}):
+                body[key] = (
+                    new_spec.get(key) if new_spec.get(key) is not None else ([] if key == "command" else None)
+                )
+            if "envVars" in put_keys or secret_changed:
+                body["envVars"] = wire_spec(news).get("envVars", [])
+            if "resources" in put_keys:
+                resources = new_spec.get("resources") or {}
+                body.update({k: resources[k] for k in ("flavor", "gpu", "cpu") if k in resources})
+            body = {k: v for k, v in body.items() if v is not None}
+            progress.say(
+                f"updating {', '.join(sorted(put_keys | ({'secretEnv'} if secret_changed else set())))}"
+            )
+            client.update_app(id_, body)
+            moved = True
+        if keys & set(SCALING_KEYS):
+            progress.say("scaling strategy changed")
+            client.set_app_scaling(id_, new_spec["scalingStrategy"])
+            moved = True
+        if "labels" in keys:
+            old_labels = user_labels((olds.get("spec") or {}).get("labels"))
+            new_labels = user_labels(new_spec.get("labels"))
+            for name in sorted(set(old_labels) | set(new_labels)):
+                if old_labels.get(name) != new_labels.get(name):
+                    client.set_app_label(id_, name, new_labels.get(name))
+        return moved
+
+    # -- delete -----------------------------------------------------------------------------
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        creds = self.credentials()
+        progress = Progress(app_name(props))
+        try:
+            with self.client(creds) as client:
+                self._delete(client, id_, progress)
+        except (ApiError, WaitTimeout) as error:
+            raise ProviderError(
+                redact(f"{progress.name}: deleting app {id_}: {error}", [creds.token])
+            ) from None
+
+    def _delete(self, client: OvhAiClient, id_: str, progress: Progress) -> None:
+        try:
+            client.delete_app(id_, force=True)
+        except NotFound:
+            return
+        except Conflict:
+            pass  # already on its way out
+        progress.say(f"deleting app {id_}")
+        client.wait_for_app_gone(
+            id_,
+            timeout=DELETE_TIMEOUT,
+            initial_interval=0.5,
+            max_interval=5.0,
+            on_change=lambda _old, new, _elapsed: progress.state_seen(new),
+        )
+        progress.say(f"app {id_} is gone after {progress.elapsed():.0f} s")
+
+
+def _missing_message() -> str:
+    try:
+        resolve(None)
+    except MissingCredentials as error:
+        return str(error)
+    return "ovhai credentials are missing"
+
+
+# ------------------------------------------------------------------------------------------- resource
+
+
+class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
+    """An AI Deploy app. Outputs: the inputs (secret values fingerprinted) and the app's status."""
+
+    spec: pulumi.Output[dict[str, Any]]
+    secretEnv: pulumi.Output[dict[str, str]]
+    readiness: pulumi.Output[dict[str, Any]]
+    deploymentKey: pulumi.Output[str]
+    appId: pulumi.Output[str]
+    url: pulumi.Output[str]
+    state: pulumi.Output[str]
+    availableReplicas: pulumi.Output[int]
+    infoUrl: pulumi.Output[str]
+    monitoringUrl: pulumi.Output[str]
+    createdAt: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        spec: pulumi.Input[Mapping[str, Any]],
+        secret_env: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        readiness: pulumi.Input[Mapping[str, Any]] | None = None,
+        deployment_key: pulumi.Input[str] | None = None,
+        gpu_quota: pulumi.Input[int] | None = None,
+        keep_failed_apps: pulumi.Input[bool] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "spec": spec,
+            # Secret in, so the engine keeps the (fingerprinted) output secret too.
+            "secretEnv": pulumi.Output.secret(secret_env or {}),
+            "readiness": readiness,
+            "deploymentKey": deployment_key,
+            "gpuQuota": gpu_quota,
+            "keepFailedApps": keep_failed_apps,
+            "fingerprintKey": None,
+            **dict.fromkeys(STATUS_KEYS),
+        }
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["fingerprintKey"])
+        super().__init__(
+            AiAppProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret_opts)
+        )

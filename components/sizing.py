@@ -1,0 +1,598 @@
+"""Pure GPU planner: weights + KV cache + vLLM's overhead -> flavor x GPU count, and its price.
+
+How vLLM sizes its KV cache, which this module reproduces (per GPU, before anything is billed):
+
+    budget   = gpu_memory_utilization x usable GPU memory
+    kv_cache = budget - weights / TP - overhead                       (blocks of 16 tokens)
+    overhead = non-torch memory (CUDA context, NCCL buffers when TP > 1)
+             + the activation peak of vLLM's profiling run, the larger of
+                 * one forward pass over max_num_batched_tokens tokens and
+                 * the dummy sampler run over max_num_seqs rows of vocab_size logits (fp32, with
+                   its temporaries), which dominates on recent vLLM releases.
+
+Start-up fails unless the KV cache holds max_model_len tokens (vLLM's own check); a plan "fits"
+only if it holds `min_concurrency` such sequences. Tensor parallelism uses every GPU of the app
+(TP = number of GPUs: pipeline parallelism is out of scope). The constants were calibrated on
+published vLLM start-up logs (tests/test_sizing_accuracy.py, bench/planner_accuracy.py).
+
+Prices are indicative EUR/hour figures (shared/ovhai/API.md); a stack overrides them with `prices`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from components.catalog import ModelSpec, resolve_model
+
+__all__ = [
+    "BLOCK_SIZE",
+    "FLAVORS",
+    "MAX_GPUS_PER_APP",
+    "PRICE_NOTE",
+    "GpuFlavor",
+    "MemoryEstimate",
+    "NoFittingPlan",
+    "Plan",
+    "best_plan",
+    "checkpoint_bytes",
+    "estimate_kv_cache_tokens",
+    "estimate_memory",
+    "format_plans",
+    "kv_bytes_per_token",
+    "plan",
+    "tensor_parallel_problems",
+    "weights_bytes",
+    "with_prices",
+]
+
+GIB = 1024**3
+MIB = 1024**2
+BLOCK_SIZE = 16  # vLLM's default KV cache block, in tokens
+MAX_GPUS_PER_APP = 4  # AI Deploy: at most 4 GPUs per app
+
+# --- calibrated overhead model (see module docstring) --------------------------------------------
+# Memory nvidia-smi counts but CUDA never hands to PyTorch (driver/context reservation): the
+# difference between nvidia-smi's total and torch's total_memory on L4, L40S, H100, RTX 3090.
+RESERVED_MIB = 460
+NON_TORCH_GIB_SINGLE = 0.2  # CUDA context, cuBLAS workspaces
+NON_TORCH_GIB_MULTI = 0.55  # + NCCL and custom all-reduce buffers when TP > 1
+ACTIVATION_WIDTHS = 3  # forward activations ~ 3 x (hidden + intermediate/TP) values per token
+SAMPLER_BYTES_PER_LOGIT = 39  # fp32 logits + softmax/top-k/top-p temporaries, per (row x vocab)
+# vLLM's scheduler defaults for `vllm serve`: GPUs with >= 70 GiB (except A100) get larger batches.
+LARGE_GPU_DEFAULTS = (1024, 8192)  # (max_num_seqs, max_num_batched_tokens)
+SMALL_GPU_DEFAULTS = (256, 2048)
+
+_WEIGHT_BYTES = {"bfloat16": 2.0, "float16": 2.0, "float32": 4.0, "fp8": 1.0, "awq": 0.55, "gptq": 0.55}
+_DTYPE_ALIASES = {
+    "auto": "auto",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "fp8": "fp8",
+}
+_KV_ALIASES = {"auto": "auto", "fp8": "fp8", "fp8_e4m3": "fp8", "fp8_e5m2": "fp8"}
+
+
+@dataclass(frozen=True)
+class GpuFlavor:
+    """One AI Deploy GPU flavor (per GPU unit)."""
+
+    id: str
+    gpu_model: str
+    memory_mib: int  # as nvidia-smi reports it
+    max_gpus: int
+    bf16: bool
+    fp8: bool
+    hourly_price_eur: float  # indicative; overridable per stack
+    awq: bool = True  # AWQ kernels need compute capability >= 7.5
+
+
+FLAVORS: Mapping[str, GpuFlavor] = MappingProxyType(
+    {
+        # L4 and A100 hourly figures are not in API.md: indicative public list prices, override them.
+        "ai1-1-gpu": GpuFlavor(
+            "ai1-1-gpu", "V100S", 32768, 4, bf16=False, fp8=False, hourly_price_eur=1.93, awq=False
+        ),
+        "l4-1-gpu": GpuFlavor("l4-1-gpu", "L4", 23034, 4, bf16=True, fp8=True, hourly_price_eur=0.75),
+        "l40s-1-gpu": GpuFlavor("l40s-1-gpu", "L40S", 46068, 4, bf16=True, fp8=True, hourly_price_eur=1.40),
+        "a100-1-gpu": GpuFlavor("a100-1-gpu", "A100", 81920, 2, bf16=True, fp8=False, hourly_price_eur=2.75),
+        "h100-1-gpu": GpuFlavor("h100-1-gpu", "H100", 81559, 4, bf16=True, fp8=True, hourly_price_eur=2.80),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One candidate deployment: a flavor, a GPU count and what vLLM would do with it."""
+
+    flavor: str
+    gpus: int
+    tensor_parallel: int
+    dtype: str  # compute dtype passed to vLLM: "bfloat16" or "float16"
+    quantization: str | None  # "fp8" (on the fly or pre-quantised), "awq", "gptq" or None
+    kv_cache_dtype: str  # "auto" (= dtype) or "fp8"
+    weights_gib: float  # whole model
+    kv_cache_gib: float  # all GPUs together
+    kv_cache_tokens: int  # what vLLM reports as "GPU KV cache size"
+    max_model_len: int
+    max_concurrency: float  # kv_cache_tokens / max_model_len
+    hourly_cost: float
+    currency: str
+    fits: bool
+    reasons: tuple[str, ...]
+    # Additions beyond the shared contract.
+    gpu_model: str = ""
+    gpu_memory_utilization: float = 0.9
+    overhead_gib_per_gpu: float = 0.0
+    model_key: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Per-GPU memory picture of one configuration."""
+
+    usable_gib: float  # what vLLM sees as the GPU's total memory
+    budget_gib: float  # gpu_memory_utilization x usable
+    weights_gib: float  # per GPU
+    overhead_gib: float  # non-torch + activation peak
+    kv_cache_gib: float  # per GPU, never negative
+    kv_bytes_per_token: int  # per GPU
+    kv_cache_tokens: int  # whole blocks of BLOCK_SIZE tokens
+    max_num_seqs: int
+    max_num_batched_tokens: int
+
+
+class NoFittingPlan(ValueError):
+    """Nothing fits; the message names the closest plan and the change that makes it fit."""
+
+    def __init__(self, message: str, plans: Sequence[Plan], suggestions: Sequence[tuple[str, Plan]]) -> None:
+        super().__init__(message)
+        self.plans = tuple(plans)
+        self.suggestions = tuple(suggestions)
+
+
+# --- formulas ---------------------------------------------------------------------------------------
+
+
+def weights_bytes(model: ModelSpec, quantization: str | None, dtype: str = "bfloat16") -> float:
+    """Bytes of the loaded weights; quantisation leaves the embedding and LM head in 16-bit."""
+    params = model.params_b * 1e9
+    if quantization is None:
+        return params * _WEIGHT_BYTES[dtype]
+    embed = min(float(model.embedding_params), params)
+    return embed * 2 + (params - embed) * _WEIGHT_BYTES[quantization]
+
+
+def checkpoint_bytes(model: ModelSpec) -> float:
+    """Bytes downloaded from the Hub: what the checkpoint stores (on-the-fly FP8 downloads 16-bit)."""
+    return weights_bytes(model, model.quantization, model.torch_dtype)
+
+
+def kv_bytes_per_token(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> int:
+    """2 (K and V) x layers x KV heads on one GPU x head_dim x bytes; KV heads replicate below 1 per GPU."""
+    heads_per_gpu = max(1, model.num_key_value_heads // tensor_parallel)
+    element = 1 if _KV_ALIASES.get(kv_cache_dtype, kv_cache_dtype) == "fp8" else 2
+    return 2 * model.num_hidden_layers * heads_per_gpu * model.head_dim * element
+
+
+def tensor_parallel_problems(model: ModelSpec, tensor_parallel: int) -> list[str]:
+    """Why vLLM would refuse this tensor-parallel size for this model (empty if it accepts it)."""
+    problems: list[str] = []
+    heads, kv = model.num_attention_heads, model.num_key_value_heads
+    if heads % tensor_parallel:
+        problems.append(f"tensor parallel {tensor_parallel} does not divide the {heads} attention heads")
+    if kv % tensor_parallel and tensor_parallel % kv:
+        problems.append(f"tensor parallel {tensor_parallel} and the {kv} KV heads do not divide one another")
+    if model.quantization in ("awq", "gptq") and model.group_size:
+        shard, rest = divmod(model.intermediate_size, tensor_parallel)
+        if rest or shard % model.group_size:
+            problems.append(
+                f"{model.quantization.upper()} needs intermediate_size/TP ({model.intermediate_size}/"
+                f"{tensor_parallel}) to be a multiple of the group size {model.group_size}"
+            )
+    return problems
+
+
+def _scheduler_defaults(gpu_memory_mib: int, gpu_model: str | None) -> tuple[int, int]:
+    large = gpu_memory_mib * MIB >= 70 * GIB and "a100" not in (gpu_model or "").lower()
+    return LARGE_GPU_DEFAULTS if large else SMALL_GPU_DEFAULTS
+
+
+def estimate_memory(
+    model: str | ModelSpec | Mapping[str, Any],
+    gpu_memory_mib: int,
+    gpus: int = 1,
+    *,
+    dtype: str = "bfloat16",
+    quantization: str | None = None,
+    kv_cache_dtype: str = "auto",
+    gpu_memory_utilization: float = 0.9,
+    max_num_seqs: int | None = None,
+    max_num_batched_tokens: int | None = None,
+    gpu_model: str | None = None,
+) -> MemoryEstimate:
+    """Per-GPU memory of `model` on `gpus` GPUs of `gpu_memory_mib` MiB each (nvidia-smi's figure).
+
+    Takes the GPU memory directly so that GPUs outside the flavor table can be estimated too.
+    `quantization` defaults to the checkpoint's own; `max_num_seqs`/`max_num_batched_tokens`
+    default to vLLM's `vllm serve` defaults for the GPU (a V0-era profile used max_model_len).
+    """
+    spec = resolve_model(model)
+    quant = quantization if quantization is not None else spec.quantization
+    tp = gpus
+    seqs_default, tokens_default = _scheduler_defaults(gpu_memory_mib, gpu_model)
+    seqs = max_num_seqs or seqs_default
+    batched = max_num_batched_tokens or tokens_default
+    act_bytes = 4 if dtype == "float32" else 2
+
+    usable = (gpu_memory_mib - RESERVED_MIB) * MIB
+    budget = gpu_memory_utilization * usable
+    weights = weights_bytes(spec, quant, dtype) / tp
+    non_torch = (NON_TORCH_GIB_MULTI if tp > 1 else NON_TORCH_GIB_SINGLE) * GIB
+    forward = batched * ACTIVATION_WIDTHS * (spec.hidden_size + spec.intermediate_size / tp) * act_bytes
+    sampler = seqs * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT
+    overhead = non_torch + max(forward, sampler)
+    kv_bytes = max(0.0, budget - weights - overhead)
+    per_token = kv_bytes_per_token(spec, tp, kv_cache_dtype)
+    blocks = int(kv_bytes // (per_token * BLOCK_SIZE))
+    return MemoryEstimate(
+        usable_gib=usable / GIB,
+        budget_gib=budget / GIB,
+        weights_gib=weights / GIB,
+        overhead_gib=overhead / GIB,
+        kv_cache_gib=kv_bytes / GIB,
+        kv_bytes_per_token=per_token,
+        kv_cache_tokens=blocks * BLOCK_SIZE,
+        max_num_seqs=seqs,
+        max_num_batched_tokens=batched,
+    )
+
+
+def estimate_kv_cache_tokens(
+    model: str | ModelSpec | Mapping[str, Any],
+    gpu_memory_mib: int,
+    gpus: int = 1,
+    **options: Any,
+) -> int:
+    """vLLM's "GPU KV cache size: N tokens" for this configuration (see `estimate_memory`)."""
+    return estimate_memory(model, gpu_memory_mib, gpus, **options).kv_cache_tokens
+
+
+# --- planning ---------------------------------------------------------------------------------------
+
+
+def _normalise_dtype(dtype: str | None) -> str:
+    key = (dtype or "auto").lower()
+    if key not in _DTYPE_ALIASES:
+        raise ValueError(f"unknown dtype {dtype!r}: use auto, bfloat16, float16 (half) or fp8")
+    return _DTYPE_ALIASES[key]
+
+
+def _normalise_kv(kv_cache_dtype: str | None) -> str:
+    key = (kv_cache_dtype or "auto").lower()
+    if key not in _KV_ALIASES:
+        raise ValueError(f"unknown kv_cache_dtype {kv_cache_dtype!r}: use auto or fp8")
+    return _KV_ALIASES[key]
+
+
+def _resolve_flavors(flavors: Iterable[str | GpuFlavor] | None) -> list[GpuFlavor]:
+    if flavors is None:
+        return list(FLAVORS.values())
+    if isinstance(flavors, str | GpuFlavor):
+        flavors = [flavors]
+    chosen: list[GpuFlavor] = []
+    for item in flavors:
+        if isinstance(item, GpuFlavor):
+            chosen.append(item)
+        elif item in FLAVORS:
+            chosen.append(FLAVORS[item])
+        else:
+            raise ValueError(f"unknown GPU flavor {item!r}: known flavors are {', '.join(FLAVORS)}")
+    return chosen
+
+
+def _plan_one(
+    spec: ModelSpec,
+    flavor: GpuFlavor,
+    gpus: int,
+    *,
+    requested_dtype: str,
+    kv_cache_dtype: str,
+    max_model_len: int,
+    gpu_memory_utilization: float,
+    min_concurrency: int,
+    price: float,
+) -> Plan:
+    reasons: list[str] = []
+    # Compute dtype: the checkpoint's, but float16 where bfloat16 does not exist (V100S).
+    if requested_dtype in ("auto", "fp8"):
+        dtype = spec.torch_dtype if spec.torch_dtype != "float32" else "bfloat16"
+        if dtype == "bfloat16" and not flavor.bf16:
+            dtype = "float16"
+    else:
+        dtype = requested_dtype
+    if dtype == "bfloat16" and not flavor.bf16:
+        reasons.append(f"{flavor.gpu_model} has no bfloat16: use float16 (half)")
+    quantization = "fp8" if requested_dtype == "fp8" else spec.quantization
+    if quantization == "fp8" and not flavor.fp8:
+        reasons.append(f"FP8 weights need L4, L40S or H100, not {flavor.gpu_model}")
+    if quantization == "awq" and not flavor.awq:
+        reasons.append(f"AWQ kernels do not run on {flavor.gpu_model}")
+    if kv_cache_dtype == "fp8" and not flavor.fp8:
+        reasons.append(f"an FP8 KV cache needs L4, L40S or H100, not {flavor.gpu_model}")
+    reasons.extend(tensor_parallel_problems(spec, gpus))
+    if max_model_len > spec.max_position_embeddings:
+        reasons.append(
+            f"max_model_len {max_model_len} exceeds the model's context ({spec.max_position_embeddings})"
+        )
+
+    memory = estimate_memory(
+        spec,
+        flavor.memory_mib,
+        gpus,
+        dtype=dtype,
+        quantization=quantization,
+        kv_cache_dtype=kv_cache_dtype,
+        gpu_memory_utilization=gpu_memory_utilization,
+        gpu_model=flavor.gpu_model,
+    )
+    needed = max_model_len * min_concurrency
+    if memory.weights_gib + memory.overhead_gib >= memory.budget_gib:
+        reasons.append(
+            f"weights need {memory.weights_gib:.1f} GiB per GPU + {memory.overhead_gib:.1f} GiB overhead, "
+            f"more than the {memory.budget_gib:.1f} GiB vLLM may use"
+        )
+    elif memory.kv_cache_tokens < needed:
+        what = f"{min_concurrency} x {max_model_len:,}" if min_concurrency > 1 else f"{max_model_len:,}"
+        reasons.append(f"KV cache holds {memory.kv_cache_tokens:,} tokens, fewer than {what} needed")
+    return Plan(
+        flavor=flavor.id,
+        gpus=gpus,
+        tensor_parallel=gpus,
+        dtype=dtype,
+        quantization=quantization,
+        kv_cache_dtype=kv_cache_dtype,
+        weights_gib=round(memory.weights_gib * gpus, 2),
+        kv_cache_gib=round(memory.kv_cache_gib * gpus, 2),
+        kv_cache_tokens=memory.kv_cache_tokens,
+        max_model_len=max_model_len,
+        max_concurrency=round(memory.kv_cache_tokens / max_model_len, 2),
+        hourly_cost=round(price * gpus, 4),
+        currency="EUR",
+        fits=not reasons,
+        reasons=tuple(reasons),
+        gpu_model=flavor.gpu_model,
+        gpu_memory_utilization=gpu_memory_utilization,
+        overhead_gib_per_gpu=round(memory.overhead_gib, 2),
+        model_key=spec.key,
+    )
+
+
+def _rank_key(p: Plan) -> tuple[bool, float, int, int]:
+    return (not p.fits, p.hourly_cost, -p.kv_cache_tokens, p.gpus)
+
+
+def plan(
+    model: str | ModelSpec | Mapping[str, Any],
+    *,
+    max_model_len: int | None = None,
+    dtype: str | None = None,
+    kv_cache_dtype: str | None = None,
+    gpu_memory_utilization: float = 0.9,
+    flavors: Iterable[str | GpuFlavor] | None = None,
+    min_concurrency: int = 1,
+    prices: Mapping[str, float] | None = None,
+    gpus: int | None = None,
+) -> list[Plan]:
+    """Every flavor x GPU count (within AI Deploy's limits), fitting plans first, cheapest first.
+
+    Ties are broken by the larger KV cache. A plan never exceeds its flavor's GPU limit: with
+    `gpus` above a flavor's limit that flavor yields no plan.
+    """
+    spec = resolve_model(model)
+    requested_dtype = _normalise_dtype(dtype)
+    kv = _normalise_kv(kv_cache_dtype)
+    length = max_model_len if max_model_len is not None else spec.max_position_embeddings
+    if length < 1:
+        raise ValueError(f"max_model_len must be positive, got {length}")
+    if min_concurrency < 1:
+        raise ValueError(f"min_concurrency must be at least 1, got {min_concurrency}")
+    if not 0 < gpu_memory_utilization <= 1:
+        raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
+    if gpus is not None and not 1 <= gpus <= MAX_GPUS_PER_APP:
+        raise ValueError(
+            f"gpus must be between 1 and {MAX_GPUS_PER_APP} (AI Deploy's limit per app), got {gpus}"
+        )
+    price_of = dict(prices or {})
+    plans: list[Plan] = []
+    for flavor in _resolve_flavors(flavors):
+        limit = min(flavor.max_gpus, MAX_GPUS_PER_APP)
+        counts = [gpus] if gpus is not None else list(range(1, limit + 1))
+        for count in counts:
+            if count > limit:
+                continue
+            plans.append(
+                _plan_one(
+                    spec,
+                    flavor,
+                    count,
+                    requested_dtype=requested_dtype,
+                    kv_cache_dtype=kv,
+                    max_model_len=length,
+                    gpu_memory_utilization=gpu_memory_utilization,
+                    min_concurrency=min_concurrency,
+                    price=float(price_of.get(flavor.id, flavor.hourly_price_eur)),
+                )
+            )
+    return sorted(plans, key=_rank_key)
+
+
+def _round_len(tokens: int) -> int:
+    """Round a context length down to a multiple of 1024 (or of 256 below 1024)."""
+    step = 1024 if tokens >= 1024 else 256
+    return (tokens // step) * step
+
+
+def best_plan(
+    model: str | ModelSpec | Mapping[str, Any],
+    *,
+    max_model_len: int | None = None,
+    dtype: str | None = None,
+    kv_cache_dtype: str | None = None,
+    gpu_memory_utilization: float = 0.9,
+    flavors: Iterable[str | GpuFlavor] | None = None,
+    min_concurrency: int = 1,
+    prices: Mapping[str, float] | None = None,
+    gpus: int | None = None,
+) -> Plan:
+    """The cheapest fitting plan; raises NoFittingPlan saying what would fit otherwise."""
+    kwargs: dict[str, Any] = {
+        "max_model_len": max_model_len,
+        "dtype": dtype,
+        "kv_cache_dtype": kv_cache_dtype,
+        "gpu_memory_utilization": gpu_memory_utilization,
+        "flavors": list(flavors) if flavors is not None else None,
+        "min_concurrency": min_concurrency,
+        "prices": prices,
+        "gpus": gpus,
+    }
+    plans = plan(model, **kwargs)
+    if plans and plans[0].fits:
+        return plans[0]
+    raise _no_fit(resolve_model(model), plans, kwargs)
+
+
+def _no_fit(spec: ModelSpec, plans: list[Plan], kwargs: dict[str, Any]) -> NoFittingPlan:
+    length = kwargs["max_model_len"] or spec.max_position_embeddings
+    conc = kwargs["min_concurrency"]
+    suggestions: list[tuple[str, Plan]] = []
+
+    # Plans that only miss on KV capacity, best first (more KV, then cheaper).
+    kv_bound = [p for p in plans if all(r.startswith("KV cache holds") for r in p.reasons)]
+    kv_bound.sort(key=lambda p: (p.hourly_cost, -p.kv_cache_tokens))
+    closest = kv_bound[0] if kv_bound else (plans[0] if plans else None)
+
+    # 1. A shorter context on the cheapest plan that has some KV cache.
+    for candidate in kv_bound:
+        shorter = _round_len(candidate.kv_cache_tokens // conc)
+        if shorter >= 256:
+            retry = plan(
+                spec,
+                **{**kwargs, "max_model_len": shorter, "flavors": [candidate.flavor], "gpus": candidate.gpus},
+            )
+            if retry and retry[0].fits:
+                suggestions.append((f"max_model_len={shorter} on {_label(retry[0])}", retry[0]))
+                break
+    # 2. FP8 KV cache, then FP8 weights, then both, on the flavors asked for.
+    for change in ({"kv_cache_dtype": "fp8"}, {"dtype": "fp8"}, {"dtype": "fp8", "kv_cache_dtype": "fp8"}):
+        if all(kwargs.get(k) == v for k, v in change.items()):
+            continue
+        retry = plan(spec, **{**kwargs, **change})
+        if retry and retry[0].fits:
+            words = " and ".join(f"{k}={v!r}" for k, v in change.items())
+            suggestions.append((f"{words} on {_label(retry[0])}", retry[0]))
+            break
+    # 3. More or bigger GPUs: any flavor and count.
+    if kwargs["flavors"] is not None or kwargs["gpus"] is not None:
+        retry = plan(spec, **{**kwargs, "flavors": None, "gpus": None})
+        if retry and retry[0].fits:
+            suggestions.append((f"more or bigger GPUs: {_label(retry[0])}", retry[0]))
+
+    asked = f"max_model_len {length:,}" + (f" x {conc} sequences" if conc > 1 else "")
+    lines = [f"no GPU plan fits {spec.key} ({spec.hf_id}) at {asked}."]
+    if closest is not None:
+        lines.append(f"Closest: {_label(closest)}: {'; '.join(closest.reasons)}.")
+    else:
+        lines.append("No flavor allows that many GPUs (a100-1-gpu: at most 2; others: at most 4).")
+    if suggestions:
+        lines.append("What would fit: " + "; or ".join(text for text, _ in suggestions) + ".")
+    else:
+        lines.append("Nothing within AI Deploy's limits fits: choose a smaller or quantised model.")
+    return NoFittingPlan(" ".join(lines), plans, suggestions)
+
+
+def _label(p: Plan) -> str:
+    extras = []
+    if p.quantization:
+        extras.append(f"{p.quantization} weights")
+    if p.kv_cache_dtype == "fp8":
+        extras.append("fp8 KV cache")
+    extra = f" ({', '.join(extras)})" if extras else ""
+    return (
+        f"{p.gpus} x {p.flavor} TP {p.tensor_parallel}{extra}, {p.kv_cache_tokens:,} KV tokens, "
+        f"{p.hourly_cost:.2f} {p.currency}/h"
+    )
+
+
+def with_prices(plans: Sequence[Plan], prices: Mapping[str, float]) -> list[Plan]:
+    """Re-price plans (per-GPU EUR/hour by flavor) and re-rank them."""
+    repriced = [
+        replace(p, hourly_cost=round(prices[p.flavor] * p.gpus, 4)) if p.flavor in prices else p
+        for p in plans
+    ]
+    return sorted(repriced, key=_rank_key)
+
+
+# --- presentation -----------------------------------------------------------------------------------
+
+PRICE_NOTE = (
+    "Prices are indicative EUR/hour estimates (OVHcloud public catalog, per GPU while SCALING or "
+    "RUNNING); a stack can override them with `prices`."
+)
+
+
+def format_plans(plans: Sequence[Plan]) -> str:
+    """The ranked table a reviewer reads: flavor, GPUs, TP, weights, KV tokens, concurrency, cost, fit."""
+    headers = (
+        "flavor",
+        "GPUs",
+        "TP",
+        "dtype",
+        "weights",
+        "KV tokens",
+        "conc.@len",
+        "EUR/h",
+        "fits / why not",
+    )
+    rows = []
+    for p in plans:
+        dtype = p.dtype + (f"+{p.quantization}" if p.quantization else "")
+        if p.kv_cache_dtype == "fp8":
+            dtype += ", kv fp8"
+        rows.append(
+            (
+                p.flavor,
+                str(p.gpus),
+                str(p.tensor_parallel),
+                dtype,
+                f"{p.weights_gib:.1f} GiB",
+                f"{p.kv_cache_tokens:,}",
+                f"{p.max_concurrency:.2f}x",
+                f"{p.hourly_cost:.2f}",
+                "yes" if p.fits else "no: " + "; ".join(p.reasons),
+            )
+        )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    numeric = {1, 2, 4, 5, 6, 7}
+
+    def line(cells: Sequence[str]) -> str:
+        out = [
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    table = [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    if plans:
+        table.append("")
+        table.append(
+            f"context {plans[0].max_model_len:,} tokens; tensor parallel = number of GPUs "
+            "(pipeline parallelism is out of scope)."
+        )
+    table.append(PRICE_NOTE)
+    return "\n".join(table)

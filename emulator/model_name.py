@@ -1,0 +1,51 @@
+"""The served model name(s) of a vLLM app, read from its container command.
+
+Order of precedence, as vLLM itself applies it: `--served-model-name` (one or more names), else
+`--model X`, else the positional after `vllm serve`. A `bash -c "..."` command is shlex-split.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/bash", "zsh"})
+
+
+def _tokens(command: Sequence[str]) -> list[str]:
+    parts = list(command)
+    if len(parts) >= 3 and parts[0] in SHELLS and parts[1] in ("-c", "-lc"):
+        return shlex.split(parts[2])
+    if len(parts) == 1:
+        return shlex.split(parts[0])
+    return parts
+
+
+def _option(tokens: list[str], name: str) -> list[str]:
+    alt = name.replace("-", "_")
+    for index, token in enumerate(tokens):
+        for flag in (name, alt):
+            if token.startswith(flag + "="):
+                return [token.split("=", 1)[1]]
+            if token == flag:
+                values = []
+                for value in tokens[index + 1 :]:
+                    if value.startswith("-") or value in ("&&", ";", "|"):
+                        break
+                    values.append(value)
+                return values
+    return []
+
+
+def served_model_names(command: Sequence[str], default: str) -> list[str]:
+    try:
+        tokens = _tokens(command)
+    except ValueError:  # unbalanced quotes: fall back to plain tokens
+        tokens = list(command)
+    names = _option(tokens, "--served-model-name") or _option(tokens, "--model")[:1]
+    if not names:
+        for index, token in enumerate(tokens[:-1]):
+            if token == "serve" and not tokens[index + 1].startswith("-"):
+                names = [tokens[index + 1]]
+                break
+    return names or [default]

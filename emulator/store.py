@@ -1,0 +1,78 @@
+"""The emulator's state (apps, tokens, user volumes) and its atomic JSON persistence.
+
+Every mutation runs under `lock` and calls `save()` before the handler answers: the state file is
+written to a temporary file in the same directory, fsynced, then `os.replace`d over the old one,
+so a crash leaves either the old or the new state, never half of one, and nothing acknowledged is
+lost. Token values are never stored, only their SHA-256.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+
+def hash_token(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Store:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.lock = asyncio.Lock()
+        self.apps: dict[str, Record] = {}
+        self.tokens: dict[str, Record] = {}
+        self.volumes: dict[str, Record] = {}
+        if path is not None and path.exists():
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        data = json.loads(path.read_text())
+        self.apps = dict(data.get("apps", {}))
+        self.tokens = dict(data.get("tokens", {}))
+        self.volumes = dict(data.get("volumes", {}))
+
+    def token_by_value(self, value: str) -> Record | None:
+        digest = hash_token(value)
+        for token in self.tokens.values():
+            if token["valueHash"] == digest:
+                return token
+        return None
+
+    def reset(self) -> None:
+        self.apps.clear()
+        self.tokens.clear()
+        self.volumes.clear()
+
+    def save(self) -> None:
+        """Write the whole state atomically (no-op without a state file)."""
+        if self.path is None:
+            return
+        data = {"version": 1, "apps": self.apps, "tokens": self.tokens, "volumes": self.volumes}
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        # Make the rename itself durable.
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,103 @@
+"""scripts/local_deploy.py: stops at once without the Pulumi CLI; with a stand-in `pulumi` on PATH,
+the whole flow (emulator started detached and reused, local backend and passphrase, outputs with
+the token masked, the seed's chat request, `down` destroying and stopping the emulator)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "local_deploy.py"
+ADMIN = "local-admin-token"
+
+
+def script(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=REPO, env=env, text=True,
+                          capture_output=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", ["up", "down"])
+def test_without_pulumi_it_stops_at_once_saying_how_to_install(tmp_path: Path, command: str) -> None:
+    env = dict(os.environ, PATH=str(tmp_path))  # no pulumi there
+    started = time.monotonic()
+    result = script([command, "--local-dir", str(tmp_path / "local")], env, timeout=30)
+    assert result.returncode == 2
+    assert time.monotonic() - started < 10
+    assert "https://www.pulumi.com/docs/install/" in result.stderr
+    assert "curl -fsSL https://get.pulumi.com | sh" in result.stderr and "brew" in result.stderr
+    assert "choco" in result.stderr
+    assert not (tmp_path / "local" / "emulator.json").exists()  # nothing was started
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def test_flow_with_a_stand_in_pulumi(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {REPO / 'tests' / 'fake_pulumi.py'} \"$@\"\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "calls.jsonl"
+    local = tmp_path / "local"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", FAKE_PULUMI_LOG=str(log),
+               PYTHONPATH=str(REPO))
+    args = ["--local-dir", str(local), "--emulator-port", "0"]
+    pid = 0
+    try:
+        first = script(["up", *args], env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        info = json.loads((local / "emulator.json").read_text())
+        pid = info["pid"]
+        assert _alive(pid)
+        out = first.stdout
+        assert "emulator started" in out and "Give me the name of OVHcloud's founder." in out
+        outputs = json.loads((local / "state" / "fake-dev.json").read_text())
+        assert outputs["token"] not in out and outputs["token"][:4] + "..." in out  # masked
+        answer = out.split("Give me the name of OVHcloud's founder.", 1)[1].strip()
+        assert answer  # the stand-in's reply
+
+        calls = [json.loads(line) for line in log.read_text().splitlines()]
+        expected = [["stack", "select"], ["up", "--yes"], ["stack", "output"]]
+        assert [c["argv"][:2] for c in calls[:3]] == expected
+        assert all("--non-interactive" in c["argv"] for c in calls)
+        env_seen = calls[1]["env"]
+        assert env_seen["PULUMI_BACKEND_URL"] == "file://" + (local / "state").resolve().as_posix()
+        assert env_seen["PULUMI_CONFIG_PASSPHRASE"] == "local-dev-passphrase"
+        assert env_seen["OVHAI_TOKEN"] == ADMIN and env_seen["OVHAI_ENDPOINT"] == info["url"]
+        assert env_seen["HF_TOKEN"].startswith("hf_")
+
+        again = script(["up", *args], env)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "emulator already running" in again.stdout and "unchanged" in again.stdout
+        assert json.loads((local / "emulator.json").read_text())["pid"] == pid
+
+        down = script(["down", *args], env)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert any(json.loads(line)["argv"][0] == "destroy" for line in log.read_text().splitlines())
+        assert not (local / "emulator.json").exists()
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            time.sleep(0.1)
+        assert not _alive(pid)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{info['url']}/v1/me", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=1)
+    finally:
+        if pid and _alive(pid):
+            os.kill(pid, 15)

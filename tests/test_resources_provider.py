@@ -1,0 +1,283 @@
+"""The providers in-process against the emulator over loopback: every path, failures included."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+
+from components.resources import (
+    AiAppProvider,
+    AiTokenProvider,
+    AppFailed,
+    MissingCredentials,
+    ProviderError,
+    TokenError,
+)
+from components.resources.fingerprint import fingerprint
+from components.resources.readiness import WaitPolicy
+from components.resources.spec_diff import DEPLOYMENT_LABEL
+from emulator.runner import RunningEmulator, start_emulator
+from tests.provider_harness import EmulatorControl
+
+ADMIN = "inproc-admin-token-83c1d0a2"
+HF = "hf_inProcessSecret_abcdef123456"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[RunningEmulator]:
+    with start_emulator(admin_token=ADMIN) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def control(emu: RunningEmulator) -> EmulatorControl:
+    return EmulatorControl(emu.base_url, ADMIN)
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(control: EmulatorControl) -> Iterator[None]:
+    yield
+    control.clear_faults()
+
+
+def configured(cls: type, endpoint: str, token: str = ADMIN) -> Any:
+    provider = cls()
+    provider.configure(ConfigureRequest(Config({"ovhai:endpoint": endpoint, "ovhai:token": token}, "p")))
+    return provider
+
+
+@pytest.fixture
+def provider(emu: RunningEmulator) -> AiAppProvider:
+    app_provider: AiAppProvider = configured(AiAppProvider, emu.base_url)
+    return app_provider
+
+
+def props(key: str | None = None, **spec: Any) -> dict[str, Any]:
+    key = key or "k" + uuid.uuid4().hex[:10]
+    base = {
+        "name": f"app-{key}",
+        "image": "vllm/vllm-openai:latest",
+        "defaultHttpPort": 8000.0,
+        "resources": {"flavor": "ai1-1-cpu", "cpu": 1.0},
+        "labels": {"team": "ml"},
+        "envVars": [{"name": "HF_HOME", "value": "/hub"}],
+    }
+    news = {
+        "spec": {**base, **spec},
+        "secretEnv": {"HF_TOKEN": HF},
+        "readiness": {"path": "/health", "timeoutSeconds": 30.0},
+        "deploymentKey": key,
+    }
+    return news
+
+
+def checked(provider: AiAppProvider, news: dict[str, Any]) -> dict[str, Any]:
+    result = provider.check({}, news)
+    assert [(f.property, f.reason) for f in result.failures] == []
+    inputs: dict[str, Any] = result.inputs
+    return inputs
+
+
+def labelled(control: EmulatorControl, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    return control.apps(f"{DEPLOYMENT_LABEL}={inputs['deploymentKey']}")
+
+
+def test_update_paths_and_drift(provider: AiAppProvider, control: EmulatorControl) -> None:
+    inputs = checked(provider, props())
+    created = provider.create(inputs)
+    outs = created.outs
+    assert outs["state"] == "RUNNING" and outs["createdAt"].endswith("Z")
+
+    # Labels, scaling, a secret env value and the command, all in one update.
+    news = checked(
+        provider,
+        {
+            **inputs,
+            "spec": {
+                **inputs["spec"],
+                "labels": {"team": "research"},
+                "scalingStrategy": {"fixed": {"replicas": 2}},
+                "command": ["bash", "-c", "serve"],
+            },
+            "secretEnv": {"HF_TOKEN": HF + "-rotated"},
+        },
+    )
+    diff = provider.diff(created.id, outs, news)
+    assert diff.changes and diff.replaces == []
+    updated = provider.update(created.id, outs, news).outs
+    assert updated["state"] == "RUNNING" and updated["availableReplicas"] == 2
+    assert updated["fingerprintKey"] == outs["fingerprintKey"]
+    assert updated["secretEnv"]["HF_TOKEN"] == fingerprint(outs["fingerprintKey"], "HF_TOKEN", HF + "-rotated")
+    live = labelled(control, inputs)[0]["spec"]
+    assert live["labels"]["team"] == "research" and live["command"] == ["bash", "-c", "serve"]
+    assert {"name": "HF_TOKEN", "value": HF + "-rotated"} in live["envVars"]
+    assert not provider.diff(created.id, updated, news).changes
+
+    # Out-of-band changes show up on refresh, and the next update brings the app back.
+    control._call("PUT", f"/v1/app/{created.id}/image", json={"url": "someone/else:1"})
+    control.stop_app(created.id)
+    refreshed = provider.read(created.id, updated).outs
+    assert refreshed["spec"]["image"] == "someone/else:1"
+    assert refreshed["state"] in ("STOPPING", "STOPPED")
+    diff = provider.diff(created.id, refreshed, news)
+    assert diff.changes and diff.replaces == []
+    import time
+
+    time.sleep(1.0)  # let the stop finish (fast timings)
+    refreshed = provider.read(created.id, updated).outs
+    healed = provider.update(created.id, refreshed, news).outs
+    assert healed["state"] == "RUNNING" and healed["spec"]["image"] == "vllm/vllm-openai:latest"
+    provider.delete(created.id, healed)
+    assert labelled(control, inputs) == []
+
+
+def test_create_adopts_an_app_left_by_an_interrupted_run(
+    provider: AiAppProvider, control: EmulatorControl
+) -> None:
+    inputs = checked(provider, props())
+    first = provider.create(inputs)
+    # The next attempt (state lost, e.g. an interrupted `pulumi up`) asks for a newer image.
+    newer = checked(provider, {**inputs, "spec": {**inputs["spec"], "image": "vllm/vllm-openai:v2"}})
+    second = provider.create(newer)
+    assert second.id == first.id and len(labelled(control, inputs)) == 1
+    assert labelled(control, inputs)[0]["spec"]["image"] == "vllm/vllm-openai:v2"
+    provider.delete(second.id, second.outs)
+
+
+def test_failing_image_reports_state_info_and_logs_then_deletes(
+    provider: AiAppProvider, control: EmulatorControl
+) -> None:
+    inputs = checked(provider, props(image="vllm/vllm-openai:emulator-fail"))
+    with pytest.raises(AppFailed) as caught:
+        provider.create(inputs)
+    message = str(caught.value)
+    assert "ended FAILED" in message and "CUDA out of memory" in message and "was deleted" in message
+    assert "  | " in message  # the log tail
+    assert HF not in message and ADMIN not in message
+    assert labelled(control, inputs) == []
+
+
+def test_keep_failed_apps_keeps_it_and_a_fixed_retry_replaces_it(
+    provider: AiAppProvider, control: EmulatorControl
+) -> None:
+    inputs = checked(provider, {**props(image="x/emulator-fail:1"), "keepFailedApps": True})
+    with pytest.raises(AppFailed, match="kept for inspection"):
+        provider.create(inputs)
+    kept = labelled(control, inputs)
+    assert len(kept) == 1 and kept[0]["status"]["state"] == "FAILED"
+    fixed = checked(provider, {**inputs, "spec": {**inputs["spec"], "image": "vllm/vllm-openai:latest"}})
+    created = provider.create(fixed)
+    assert created.id != kept[0]["id"] and [a["id"] for a in labelled(control, inputs)] == [created.id]
+    provider.delete(created.id, created.outs)
+
+
+def test_readiness_timeout_fails_and_cleans_up(provider: AiAppProvider, control: EmulatorControl) -> None:
+    news = props(image="vllm/vllm-openai:emulator-never-ready")
+    news["readiness"] = {"path": "/health", "timeoutSeconds": 4.0}
+    inputs = checked(provider, news)
+    with pytest.raises(AppFailed) as caught:
+        provider.create(inputs)
+    message = str(caught.value)
+    assert "readiness.timeoutSeconds=4" in message and "state RUNNING" in message and "HTTP 503" in message
+    assert labelled(control, inputs) == []
+
+
+def test_failed_update_keeps_the_app_and_says_why(provider: AiAppProvider, control: EmulatorControl) -> None:
+    inputs = checked(provider, props())
+    created = provider.create(inputs)
+    broken = checked(provider, {**inputs, "spec": {**inputs["spec"], "image": "v/emulator-fail:2"}})
+    with pytest.raises(AppFailed, match="ended FAILED"):
+        provider.update(created.id, created.outs, broken)
+    assert len(labelled(control, inputs)) == 1  # in the state: the next up or destroy handles it
+    provider.delete(created.id, created.outs)
+
+
+def test_bad_token_is_a_clear_401(emu: RunningEmulator) -> None:
+    provider = configured(AiAppProvider, emu.base_url, token="wrong-token-1234")
+    with pytest.raises(ProviderError) as caught:
+        provider.create(checked(provider, props()))
+    message = str(caught.value)
+    assert "401" in message and "ovhai:token" in message and "wrong-token-1234" not in message
+
+
+def test_over_quota_is_a_clear_402(provider: AiAppProvider, control: EmulatorControl) -> None:
+    inputs = checked(provider, props(resources={"flavor": "l40s-1-gpu", "gpu": 4}, scalingStrategy={"fixed": {"replicas": 2}}))
+    with pytest.raises(ProviderError) as caught:
+        provider.create(inputs)
+    assert "402" in str(caught.value) and "GPU quota" in str(caught.value)
+    assert labelled(control, inputs) == []
+
+
+def test_conflict_is_reported_with_a_hint(provider: AiAppProvider, control: EmulatorControl) -> None:
+    inputs = checked(provider, props())
+    created = provider.create(inputs)
+    news = checked(provider, {**inputs, "spec": {**inputs["spec"], "command": ["true"]}})
+    control.faults([{"status": 409, "message": "app is busy"}], method="PUT")
+    with pytest.raises(ProviderError) as caught:
+        provider.update(created.id, created.outs, news)
+    assert "409" in str(caught.value) and "retry once it is RUNNING" in str(caught.value)
+    provider.delete(created.id, created.outs)
+
+
+def test_rate_limits_and_server_errors_are_ridden_out(provider: AiAppProvider, control: EmulatorControl) -> None:
+    inputs = checked(provider, props())
+    control.faults(
+        [{"status": 429, "retryAfter": 0.2}, {"status": 503}, {"status": 502}, {"status": 429, "retryAfter": 0.1}],
+        method="GET",
+        path_prefix="/v1/app",
+    )
+    created = provider.create(inputs)
+    assert created.outs["state"] == "RUNNING"
+    control.faults([{"status": 500}], method="POST", path_prefix="/v1/app")  # a 5xx on create: look, then retry
+    again = checked(provider, props())
+    second = provider.create(again)
+    assert len(labelled(control, again)) == 1
+    for result in (created, second):
+        provider.delete(result.id, result.outs)
+
+
+def test_delete_of_a_gone_app_succeeds(provider: AiAppProvider) -> None:
+    provider.delete("00000000-0000-0000-0000-000000000000", props())
+    assert provider.read("00000000-0000-0000-0000-000000000000", props()).id == ""
+
+
+def test_missing_credentials_name_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OVHAI_ENDPOINT", raising=False)
+    monkeypatch.delenv("OVHAI_TOKEN", raising=False)
+    provider = AiAppProvider()
+    provider.configure(ConfigureRequest(Config({}, "p")))
+    assert provider.check({}, props()).failures == []  # check needs no credentials
+    with pytest.raises(MissingCredentials, match="OVHAI_TOKEN"):
+        provider.create(props())
+
+
+def test_fast_policy_keeps_api_calls_few(emu: RunningEmulator, control: EmulatorControl) -> None:
+    provider: AiAppProvider = configured(AiAppProvider, emu.base_url)
+    provider.policy = WaitPolicy(api_initial=5.0, api_max=30.0, probe_interval=0.2)
+    inputs = checked(provider, props())
+    control.reset_requests()
+    created = provider.create(inputs)
+    counts = control.requests()
+    assert counts["count"] <= 4, counts  # lookup, POST, at most two GETs
+    provider.delete(created.id, created.outs)
+
+
+def test_token_paths(emu: RunningEmulator) -> None:
+    tokens: AiTokenProvider = configured(AiTokenProvider, emu.base_url)
+    inputs = tokens.check({}, {"name": "reader", "role": "read", "labelSelector": "team=ml"}).inputs
+    created = tokens.create(inputs)
+    assert created.outs["value"] and created.outs["version"] == 1
+    same = tokens.update(created.id, created.outs, {**inputs})
+    assert same.outs["value"] == created.outs["value"]  # no rotation change: nothing renewed
+    renewed = tokens.update(created.id, created.outs, {**inputs, "rotation": "2026-01"})
+    assert renewed.outs["value"] != created.outs["value"] and renewed.outs["version"] == 2
+    tokens.delete(created.id, renewed.outs)
+    tokens.delete(created.id, renewed.outs)  # twice: 404 is success
+    assert tokens.read(created.id, renewed.outs).id == ""
+    bad = configured(AiTokenProvider, emu.base_url, token="nope-nope-nope")
+    with pytest.raises(TokenError, match="401"):
+        bad.create(inputs)
