@@ -76,7 +76,9 @@ def measure(startup: float, through_process: bool, extra_args: list[str]) -> Fig
                 elapsed = time.monotonic() - started
         else:
             provider = AiAppProvider()
-            provider.configure(ConfigureRequest(Config({"ovhai:endpoint": emu.base_url, "ovhai:token": ADMIN}, "b")))
+            provider.configure(
+                ConfigureRequest(Config({"ovhai:endpoint": emu.base_url, "ovhai:token": ADMIN}, "b"))
+            )
             checked = provider.check({}, news)
             assert not checked.failures
             control.reset_requests()
@@ -89,7 +91,9 @@ def measure(startup: float, through_process: bool, extra_args: list[str]) -> Fig
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--startups", default="5,30,120", help="scripted start-ups in seconds (comma-separated)")
+    parser.add_argument(
+        "--startups", default="5,30,120", help="scripted start-ups in seconds (comma-separated)"
+    )
     parser.add_argument("--process", action="store_true", help="drive the real dynamic-provider process")
     parser.add_argument("--timings", default=None, help="passed to the emulator (--timings)")
     args = parser.parse_args(argv)
@@ -115,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     mode = "provider process" if args.process else "in-process provider"
     print(f"AiApp create-to-ready overhead ({mode}, emulator over loopback)")
-    print(f"{'start-up':>9} {'create':>8} {'overhead':>9} {'allowed':>8} {'API req':>8} {'s per req':>9}  requests")
+    header = f"{'start-up':>9} {'create':>8} {'overhead':>9} {'allowed':>8} {'API req':>8} {'s per req':>9}"
+    print(header + "  requests")
     ok = True
     for startup in startups:
         f = figures[startup]

@@ -5,5 +5,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [ -x "$PY" ] || { echo "no .venv: run 'bash scripts/setup.sh' first" >&2; exit 2; }
 echo "== ruff"; "$PY" -m ruff check .
-echo "== mypy"; "$PY" -m mypy components emulator
+echo "== mypy"
+"$PY" -m mypy components emulator __main__.py scripts/local_deploy.py
+# A second run: two top-level modules named __main__ cannot share one mypy run.
+"$PY" -m mypy examples/chat-ui/__main__.py
 echo "== pytest"; "$PY" -m pytest "$@"

@@ -49,7 +49,9 @@ def proc(emu: RunningEmulator) -> Iterator[ProviderProcess]:
     # No OVHAI_* in the environment: the credentials must come through Configure, as from a stack.
     env = {"OVHAI_ENDPOINT": "", "OVHAI_TOKEN": ""}
     with ProviderProcess.start(env=env) as process:
-        process.configure({"ovhai:endpoint": emu.base_url, "ovhai:token": Secret(ADMIN), "ovhai:region": "gra"})
+        process.configure(
+            {"ovhai:endpoint": emu.base_url, "ovhai:token": Secret(ADMIN), "ovhai:region": "gra"}
+        )
         yield process
 
 

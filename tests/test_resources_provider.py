@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.dynamic import CheckResult, Config, ConfigureRequest, DiffResult
 
 from components.resources import (
     AiAppProvider,
@@ -44,16 +46,51 @@ def _no_faults_left(control: EmulatorControl) -> Iterator[None]:
     control.clear_faults()
 
 
-def configured(cls: type, endpoint: str, token: str = ADMIN) -> Any:
+@dataclass
+class Result:
+    id: str
+    outs: dict[str, Any]
+
+
+class Driver:
+    """A provider with the engine's Optional results narrowed (what the process would send back)."""
+
+    def __init__(self, provider: AiAppProvider | AiTokenProvider) -> None:
+        self.provider = provider
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return self.provider.check(olds, news)
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.provider.diff(id_, olds, news)
+
+    def create(self, inputs: dict[str, Any]) -> Result:
+        result = self.provider.create(inputs)
+        assert result.outs is not None
+        return Result(result.id, result.outs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Result:
+        result = self.provider.update(id_, olds, news)
+        assert result.outs is not None
+        return Result(id_, result.outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> Result:
+        result = self.provider.read(id_, props)
+        return Result(result.id or "", result.outs or {})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self.provider.delete(id_, props)
+
+
+def configured(cls: type[AiAppProvider] | type[AiTokenProvider], endpoint: str, token: str = ADMIN) -> Driver:
     provider = cls()
     provider.configure(ConfigureRequest(Config({"ovhai:endpoint": endpoint, "ovhai:token": token}, "p")))
-    return provider
+    return Driver(provider)
 
 
 @pytest.fixture
-def provider(emu: RunningEmulator) -> AiAppProvider:
-    app_provider: AiAppProvider = configured(AiAppProvider, emu.base_url)
-    return app_provider
+def provider(emu: RunningEmulator) -> Driver:
+    return configured(AiAppProvider, emu.base_url)
 
 
 def props(key: str | None = None, **spec: Any) -> dict[str, Any]:
@@ -75,7 +112,7 @@ def props(key: str | None = None, **spec: Any) -> dict[str, Any]:
     return news
 
 
-def checked(provider: AiAppProvider, news: dict[str, Any]) -> dict[str, Any]:
+def checked(provider: Driver, news: dict[str, Any]) -> dict[str, Any]:
     result = provider.check({}, news)
     assert [(f.property, f.reason) for f in result.failures] == []
     inputs: dict[str, Any] = result.inputs
@@ -86,7 +123,7 @@ def labelled(control: EmulatorControl, inputs: dict[str, Any]) -> list[dict[str,
     return control.apps(f"{DEPLOYMENT_LABEL}={inputs['deploymentKey']}")
 
 
-def test_update_paths_and_drift(provider: AiAppProvider, control: EmulatorControl) -> None:
+def test_update_paths_and_drift(provider: Driver, control: EmulatorControl) -> None:
     inputs = checked(provider, props())
     created = provider.create(inputs)
     outs = created.outs
@@ -111,7 +148,9 @@ def test_update_paths_and_drift(provider: AiAppProvider, control: EmulatorContro
     updated = provider.update(created.id, outs, news).outs
     assert updated["state"] == "RUNNING" and updated["availableReplicas"] == 2
     assert updated["fingerprintKey"] == outs["fingerprintKey"]
-    assert updated["secretEnv"]["HF_TOKEN"] == fingerprint(outs["fingerprintKey"], "HF_TOKEN", HF + "-rotated")
+    assert updated["secretEnv"]["HF_TOKEN"] == fingerprint(
+        outs["fingerprintKey"], "HF_TOKEN", HF + "-rotated"
+    )
     live = labelled(control, inputs)[0]["spec"]
     assert live["labels"]["team"] == "research" and live["command"] == ["bash", "-c", "serve"]
     assert {"name": "HF_TOKEN", "value": HF + "-rotated"} in live["envVars"]
@@ -125,8 +164,6 @@ def test_update_paths_and_drift(provider: AiAppProvider, control: EmulatorContro
     assert refreshed["state"] in ("STOPPING", "STOPPED")
     diff = provider.diff(created.id, refreshed, news)
     assert diff.changes and diff.replaces == []
-    import time
-
     time.sleep(1.0)  # let the stop finish (fast timings)
     refreshed = provider.read(created.id, updated).outs
     healed = provider.update(created.id, refreshed, news).outs
@@ -135,9 +172,7 @@ def test_update_paths_and_drift(provider: AiAppProvider, control: EmulatorContro
     assert labelled(control, inputs) == []
 
 
-def test_create_adopts_an_app_left_by_an_interrupted_run(
-    provider: AiAppProvider, control: EmulatorControl
-) -> None:
+def test_create_adopts_an_app_left_by_an_interrupted_run(provider: Driver, control: EmulatorControl) -> None:
     inputs = checked(provider, props())
     first = provider.create(inputs)
     # The next attempt (state lost, e.g. an interrupted `pulumi up`) asks for a newer image.
@@ -145,11 +180,15 @@ def test_create_adopts_an_app_left_by_an_interrupted_run(
     second = provider.create(newer)
     assert second.id == first.id and len(labelled(control, inputs)) == 1
     assert labelled(control, inputs)[0]["spec"]["image"] == "vllm/vllm-openai:v2"
+    # A read with no prior state (`pulumi import`) recovers the spec and the deployment key.
+    imported = provider.read(second.id, {}).outs
+    assert imported["deploymentKey"] == inputs["deploymentKey"]
+    assert imported["spec"]["image"] == "vllm/vllm-openai:v2" and "ovh/id" not in imported["spec"]["labels"]
     provider.delete(second.id, second.outs)
 
 
 def test_failing_image_reports_state_info_and_logs_then_deletes(
-    provider: AiAppProvider, control: EmulatorControl
+    provider: Driver, control: EmulatorControl
 ) -> None:
     inputs = checked(provider, props(image="vllm/vllm-openai:emulator-fail"))
     with pytest.raises(AppFailed) as caught:
@@ -162,7 +201,7 @@ def test_failing_image_reports_state_info_and_logs_then_deletes(
 
 
 def test_keep_failed_apps_keeps_it_and_a_fixed_retry_replaces_it(
-    provider: AiAppProvider, control: EmulatorControl
+    provider: Driver, control: EmulatorControl
 ) -> None:
     inputs = checked(provider, {**props(image="x/emulator-fail:1"), "keepFailedApps": True})
     with pytest.raises(AppFailed, match="kept for inspection"):
@@ -175,7 +214,7 @@ def test_keep_failed_apps_keeps_it_and_a_fixed_retry_replaces_it(
     provider.delete(created.id, created.outs)
 
 
-def test_readiness_timeout_fails_and_cleans_up(provider: AiAppProvider, control: EmulatorControl) -> None:
+def test_readiness_timeout_fails_and_cleans_up(provider: Driver, control: EmulatorControl) -> None:
     news = props(image="vllm/vllm-openai:emulator-never-ready")
     news["readiness"] = {"path": "/health", "timeoutSeconds": 4.0}
     inputs = checked(provider, news)
@@ -186,7 +225,7 @@ def test_readiness_timeout_fails_and_cleans_up(provider: AiAppProvider, control:
     assert labelled(control, inputs) == []
 
 
-def test_failed_update_keeps_the_app_and_says_why(provider: AiAppProvider, control: EmulatorControl) -> None:
+def test_failed_update_keeps_the_app_and_says_why(provider: Driver, control: EmulatorControl) -> None:
     inputs = checked(provider, props())
     created = provider.create(inputs)
     broken = checked(provider, {**inputs, "spec": {**inputs["spec"], "image": "v/emulator-fail:2"}})
@@ -204,15 +243,18 @@ def test_bad_token_is_a_clear_401(emu: RunningEmulator) -> None:
     assert "401" in message and "ovhai:token" in message and "wrong-token-1234" not in message
 
 
-def test_over_quota_is_a_clear_402(provider: AiAppProvider, control: EmulatorControl) -> None:
-    inputs = checked(provider, props(resources={"flavor": "l40s-1-gpu", "gpu": 4}, scalingStrategy={"fixed": {"replicas": 2}}))
+def test_over_quota_is_a_clear_402(provider: Driver, control: EmulatorControl) -> None:
+    inputs = checked(
+        provider,
+        props(resources={"flavor": "l40s-1-gpu", "gpu": 4}, scalingStrategy={"fixed": {"replicas": 2}}),
+    )
     with pytest.raises(ProviderError) as caught:
         provider.create(inputs)
     assert "402" in str(caught.value) and "GPU quota" in str(caught.value)
     assert labelled(control, inputs) == []
 
 
-def test_conflict_is_reported_with_a_hint(provider: AiAppProvider, control: EmulatorControl) -> None:
+def test_conflict_is_reported_with_a_hint(provider: Driver, control: EmulatorControl) -> None:
     inputs = checked(provider, props())
     created = provider.create(inputs)
     news = checked(provider, {**inputs, "spec": {**inputs["spec"], "command": ["true"]}})
@@ -223,16 +265,23 @@ def test_conflict_is_reported_with_a_hint(provider: AiAppProvider, control: Emul
     provider.delete(created.id, created.outs)
 
 
-def test_rate_limits_and_server_errors_are_ridden_out(provider: AiAppProvider, control: EmulatorControl) -> None:
+def test_rate_limits_and_server_errors_are_ridden_out(provider: Driver, control: EmulatorControl) -> None:
     inputs = checked(provider, props())
     control.faults(
-        [{"status": 429, "retryAfter": 0.2}, {"status": 503}, {"status": 502}, {"status": 429, "retryAfter": 0.1}],
+        [
+            {"status": 429, "retryAfter": 0.2},
+            {"status": 503},
+            {"status": 502},
+            {"status": 429, "retryAfter": 0.1},
+        ],
         method="GET",
         path_prefix="/v1/app",
     )
     created = provider.create(inputs)
     assert created.outs["state"] == "RUNNING"
-    control.faults([{"status": 500}], method="POST", path_prefix="/v1/app")  # a 5xx on create: look, then retry
+    control.faults(
+        [{"status": 500}], method="POST", path_prefix="/v1/app"
+    )  # a 5xx on create: look, then retry
     again = checked(provider, props())
     second = provider.create(again)
     assert len(labelled(control, again)) == 1
@@ -240,7 +289,7 @@ def test_rate_limits_and_server_errors_are_ridden_out(provider: AiAppProvider, c
         provider.delete(result.id, result.outs)
 
 
-def test_delete_of_a_gone_app_succeeds(provider: AiAppProvider) -> None:
+def test_delete_of_a_gone_app_succeeds(provider: Driver) -> None:
     provider.delete("00000000-0000-0000-0000-000000000000", props())
     assert provider.read("00000000-0000-0000-0000-000000000000", props()).id == ""
 
@@ -255,19 +304,18 @@ def test_missing_credentials_name_both_ways(monkeypatch: pytest.MonkeyPatch) -> 
         provider.create(props())
 
 
-def test_fast_policy_keeps_api_calls_few(emu: RunningEmulator, control: EmulatorControl) -> None:
-    provider: AiAppProvider = configured(AiAppProvider, emu.base_url)
-    provider.policy = WaitPolicy(api_initial=5.0, api_max=30.0, probe_interval=0.2)
+def test_default_policy_keeps_api_calls_few(provider: Driver, control: EmulatorControl) -> None:
+    assert isinstance(provider.provider, AiAppProvider) and provider.provider.policy == WaitPolicy()
     inputs = checked(provider, props())
     control.reset_requests()
     created = provider.create(inputs)
     counts = control.requests()
-    assert counts["count"] <= 4, counts  # lookup, POST, at most two GETs
+    assert counts["count"] <= 4, counts  # lookup, POST, a confirming GET (and maybe one poll)
     provider.delete(created.id, created.outs)
 
 
 def test_token_paths(emu: RunningEmulator) -> None:
-    tokens: AiTokenProvider = configured(AiTokenProvider, emu.base_url)
+    tokens = configured(AiTokenProvider, emu.base_url)
     inputs = tokens.check({}, {"name": "reader", "role": "read", "labelSelector": "team=ml"}).inputs
     created = tokens.create(inputs)
     assert created.outs["value"] and created.outs["version"] == 1
@@ -281,3 +329,17 @@ def test_token_paths(emu: RunningEmulator) -> None:
     bad = configured(AiTokenProvider, emu.base_url, token="nope-nope-nope")
     with pytest.raises(TokenError, match="401"):
         bad.create(inputs)
+
+
+def test_api_giving_up_mid_wait_names_the_app_and_the_retry_adopts_it(
+    provider: Driver, control: EmulatorControl
+) -> None:
+    inputs = checked(provider, props())
+    control.faults([{"status": 400, "message": "boom"}], method="GET", path_prefix="/v1/app/")
+    with pytest.raises(ProviderError) as caught:
+        provider.create(inputs)
+    assert "boom" in str(caught.value) and "the next `pulumi up` adopts it" in str(caught.value)
+    [orphan] = labelled(control, inputs)
+    again = provider.create(inputs)
+    assert again.id == orphan["id"] and len(labelled(control, inputs)) == 1
+    provider.delete(again.id, again.outs)

@@ -44,7 +44,12 @@ def seed_inputs(**changes: Any) -> dict[str, Any]:
         "scalingStrategy": {"fixed": {"replicas": 1.0}},
     }
     spec.update(changes.pop("spec", {}))
-    base = {"spec": spec, "secretEnv": {"HF_TOKEN": HF}, "readiness": {"path": "/health"}, "deploymentKey": "seed"}
+    base = {
+        "spec": spec,
+        "secretEnv": {"HF_TOKEN": HF},
+        "readiness": {"path": "/health"},
+        "deploymentKey": "seed",
+    }
     return {**base, **changes}
 
 
@@ -92,7 +97,12 @@ def test_missing_credentials_name_both_ways() -> None:
     with pytest.raises(MissingCredentials) as caught:
         resolve({}, {})
     message = str(caught.value)
-    for needle in ("ovhai:endpoint", "OVHAI_ENDPOINT", "pulumi config set --secret ovhai:token", "OVHAI_TOKEN"):
+    for needle in (
+        "ovhai:endpoint",
+        "OVHAI_ENDPOINT",
+        "pulumi config set --secret ovhai:token",
+        "OVHAI_TOKEN",
+    ):
         assert needle in message
 
 
@@ -222,7 +232,10 @@ def test_diff_compares_secrets_by_fingerprint_and_ignores_float_ints() -> None:
 
 def test_diff_ignores_platform_labels_and_provider_key() -> None:
     olds = as_outputs(checked())
-    olds["spec"] = {**olds["spec"], "labels": {**olds["spec"]["labels"], "ovh/id": "1", DEPLOYMENT_LABEL: "k"}}
+    olds["spec"] = {
+        **olds["spec"],
+        "labels": {**olds["spec"]["labels"], "ovh/id": "1", DEPLOYMENT_LABEL: "k"},
+    }
     news = {**checked(), "__provider": "blob"}
     assert not diff_app(olds, news).changed
 

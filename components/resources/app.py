@@ -117,6 +117,7 @@ def live_outputs(props: Mapping[str, Any], app: App) -> dict[str, Any]:
     outs["fingerprintKey"] = key
     old_prints: Mapping[str, str] = outs.get("secretEnv") or {}
     live = normalize(app.spec.to_wire())
+    label = (live.get("labels") or {}).get(DEPLOYMENT_LABEL)
     input_spec = outs.get("spec")
     if isinstance(input_spec, Mapping) and input_spec:
         outs["spec"] = project_live(input_spec, live, set(old_prints))
@@ -130,7 +131,6 @@ def live_outputs(props: Mapping[str, Any], app: App) -> dict[str, Any]:
         for name in old_prints
         if live_env.get(name) is not None
     }
-    label = (live.get("labels") or {}).get(DEPLOYMENT_LABEL)
     if label is not None:
         outs["deploymentKey"] = label
     for name in STATUS_KEYS:
@@ -225,6 +225,7 @@ class AiAppProvider(ResourceProvider):
         creds = self.credentials()
         progress = Progress(app_name(props))
         secrets = secret_values(props, creds)
+        app: App | None = None
         try:
             with self.client(creds) as client:
                 app = self._find_or_create(client, props, progress)
@@ -236,7 +237,15 @@ class AiAppProvider(ResourceProvider):
                 progress.say(f"ready as app {outcome.app.id} after {progress.elapsed():.0f} s")
                 return CreateResult(outcome.app.id, app_outputs(props, outcome.app, new_key()))
         except ApiError as error:
-            raise ProviderError(redact(f"{progress.name}: {error}{hint(error)}", secrets)) from None
+            # The API gave up on us mid-wait: the app may be running, unknown to the state. It is
+            # labelled with the deployment key, so the next `pulumi up` adopts it instead of paying twice.
+            orphan = (
+                f" App {app.id} exists and is not in the stack's state: the next `pulumi up` adopts it "
+                f"(deploymentKey={props['deploymentKey']})."
+                if app is not None
+                else ""
+            )
+            raise ProviderError(redact(f"{progress.name}: {error}{hint(error)}{orphan}", secrets)) from None
 
     def _adoptable(self, client: OvhAiClient, key: str) -> list[App]:
         apps = client.list_apps(label_selector=f"{DEPLOYMENT_LABEL}={key}")

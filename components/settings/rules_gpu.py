@@ -1,0 +1,174 @@
+"""Rules of the engine and the GPU planner: vLLM arguments, dtypes, flavor, count, context, prices.
+
+When no plan fits, the planner's suggestions become the fix: the key to change and its value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components import catalog, sizing
+from components.settings.rules_base import RuleContext
+
+# vLLM flags the deployment sets itself: giving them again would contradict the plan.
+MANAGED_VLLM_FLAGS = frozenset(
+    {
+        "--model",
+        "--host",
+        "--port",
+        "--tensor-parallel-size",
+        "-tp",
+        "--max-model-len",
+        "--served-model-name",
+        "--gpu-memory-utilization",
+        "--api-key",
+        "--dtype",
+        "--kv-cache-dtype",
+    }
+)
+DTYPES = ("auto", "bfloat16", "bf16", "float16", "fp16", "half", "fp8")
+KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")
+
+
+class GpuRules(RuleContext):
+    """Engine arguments and the planner's inputs, plan and prices."""
+
+    def _gpu_memory_utilization(self) -> float | None:
+        text = self.cfg.gpuMemoryUtilization.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            self.p.add("gpuMemoryUtilization", f"'{text}' is not a number")
+            return None
+        if not 0.5 <= value <= 0.98:
+            self.p.add("gpuMemoryUtilization", f"must be between 0.5 and 0.98 (got {value})")
+            return None
+        return value
+
+    def _vllm_args(self) -> list[str]:
+        args = [a for a in self.cfg.vllmArgs]
+        for arg in args:
+            flag = arg.split("=", 1)[0]
+            if flag in MANAGED_VLLM_FLAGS:
+                self.p.add("vllmArgs", f"'{flag}' is set by the deployment from the plan; use its own "
+                           "config key (gpuCount, maxModelLen, dtype, servedModelName, ...)",
+                           self.p.set_cmd("vllmArgs", "'[]'"))
+            elif not arg.strip():
+                self.p.add("vllmArgs", "contains an empty argument", self.p.set_cmd("vllmArgs", "'[]'"))
+        return args
+
+    def _planner_inputs_ok(self) -> bool:
+        cfg, p = self.cfg, self.p
+        ok = True
+        if cfg.dtype not in DTYPES:
+            p.add("dtype", f"must be one of {', '.join(DTYPES)} (got {cfg.dtype!r})", value="auto")
+            ok = False
+        if cfg.kvCacheDtype not in KV_CACHE_DTYPES:
+            p.add("kvCacheDtype", f"must be one of {', '.join(KV_CACHE_DTYPES)} (got {cfg.kvCacheDtype!r})",
+                  value="auto")
+            ok = False
+        if cfg.gpuFlavor and cfg.gpuFlavor not in sizing.FLAVORS:
+            known = ", ".join(sorted(sizing.FLAVORS))
+            p.add("gpuFlavor", f"'{cfg.gpuFlavor}' is not a GPU flavor ({known})", value="l40s-1-gpu")
+            ok = False
+        if cfg.gpuCount < 0 or cfg.gpuCount > 4:
+            p.add("gpuCount", f"must be 1..4 GPUs per app, or 0 for the planner (got {cfg.gpuCount})",
+                  value="2")
+            ok = False
+        elif cfg.gpuFlavor in sizing.FLAVORS and cfg.gpuCount > sizing.FLAVORS[cfg.gpuFlavor].max_gpus:
+            limit = sizing.FLAVORS[cfg.gpuFlavor].max_gpus
+            p.add("gpuCount", f"{cfg.gpuFlavor} allows at most {limit} GPUs per app (got {cfg.gpuCount})",
+                  value=str(limit))
+            ok = False
+        return ok
+
+    def _plan(
+        self, model: catalog.ModelSpec, gmu: float, prices: dict[str, float]
+    ) -> tuple[sizing.Plan, list[sizing.Plan]] | None:
+        cfg, p = self.cfg, self.p
+        if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < 256):
+            p.add("maxModelLen", "must be at least 256 tokens, or 0 for the model's maximum "
+                  f"(got {cfg.maxModelLen})", value="8192")
+            return None
+        if cfg.maxModelLen > model.max_position_embeddings:
+            p.add("maxModelLen", f"{cfg.maxModelLen} is above {model.hf_id}'s maximum context of "
+                  f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
+            return None
+        kwargs = self._planner_kwargs(gmu, prices)
+        try:
+            plans = sizing.plan(model, **kwargs)
+            best = sizing.best_plan(model, **kwargs)
+        except sizing.NoFittingPlan as exc:
+            self._explain_no_fit(model, exc, kwargs)
+            return None
+        except ValueError as exc:  # an input the planner refuses (checked above: a safety net)
+            p.add("gpuFlavor" if cfg.gpuFlavor else "model", str(exc).splitlines()[0])
+            return None
+        return best, plans
+
+    def _planner_kwargs(self, gmu: float, prices: dict[str, float]) -> dict[str, Any]:
+        cfg = self.cfg
+        kwargs: dict[str, Any] = {
+            "max_model_len": cfg.maxModelLen or None,
+            "dtype": None if cfg.dtype == "auto" else cfg.dtype,
+            "kv_cache_dtype": None if cfg.kvCacheDtype == "auto" else cfg.kvCacheDtype,
+            "gpu_memory_utilization": gmu,
+        }
+        if cfg.gpuFlavor:
+            kwargs["flavors"] = [cfg.gpuFlavor]
+        if cfg.gpuCount:
+            kwargs["gpus"] = cfg.gpuCount
+        if prices:
+            kwargs["prices"] = prices
+        return kwargs
+
+    def _explain_no_fit(
+        self, model: catalog.ModelSpec, exc: sizing.NoFittingPlan, kwargs: dict[str, Any]
+    ) -> None:
+        """Name the key to change and the value that makes a plan fit (the planner says which)."""
+        cfg, p = self.cfg, self.p
+        message = str(exc)
+        # An explicit GPU count that breaks tensor parallelism: another count, same flavor.
+        if cfg.gpuCount and any("tensor parallel" in r for pl in exc.plans for r in pl.reasons):
+            for count in range(1, sizing.MAX_GPUS_PER_APP + 1):
+                if count != cfg.gpuCount and any(
+                    pl.fits for pl in sizing.plan(model, **{**kwargs, "gpus": count})
+                ):
+                    p.add("gpuCount", message, value=str(count))
+                    return
+        # bfloat16 asked on a GPU without it (V100S): half precision runs there.
+        reasons = [r for pl in exc.plans for r in pl.reasons]
+        if cfg.dtype in ("bfloat16", "bf16") and any("no bfloat16" in r for r in reasons):
+            p.add("dtype", message, value="half")
+            return
+        length = kwargs["max_model_len"] or model.max_position_embeddings
+        useful = [fit for _text, fit in exc.suggestions if fit.max_model_len >= min(8192, length)]
+        # a context cut to a few thousand tokens is a poor fix when other GPUs or FP8 would do
+        for fit in useful or [fit for _text, fit in exc.suggestions]:
+            if fit.max_model_len < length:
+                p.add("maxModelLen", message, value=str(fit.max_model_len))
+            elif fit.kv_cache_dtype == "fp8" and cfg.kvCacheDtype == "auto":
+                p.add("kvCacheDtype", message, value="fp8")
+            elif fit.quantization == "fp8" and cfg.dtype != "fp8":
+                p.add("dtype", message, value="fp8")
+            elif cfg.gpuFlavor and fit.flavor != cfg.gpuFlavor:
+                also = p.set_cmd("gpuCount", str(fit.gpus))
+                p.add("gpuFlavor", f"{message} (and `{also}`)", value=fit.flavor)
+            else:
+                p.add("gpuCount", message, value=str(fit.gpus))
+            return
+        p.add("model", message, p.set_cmd("model", "llama-3.1-8b"))
+
+    def _prices(self) -> dict[str, float] | None:
+        out: dict[str, float] = {}
+        for i, item in enumerate(self.cfg.prices):
+            flavor, sep, amount = item.partition("=")
+            try:
+                value = float(amount)
+            except ValueError:
+                value = -1.0
+            if not sep or flavor.strip() not in sizing.FLAVORS or value <= 0:
+                self.p.add("prices", f"[{i}] '{item}' must be flavor=EUR per GPU-hour, a known GPU flavor")
+                return None
+            out[flavor.strip()] = value
+        return out

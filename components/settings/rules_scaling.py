@@ -1,0 +1,77 @@
+"""Rules of replicas: fixed or autoscaling, and the GPUs they need against the project's quota."""
+
+from __future__ import annotations
+
+from components import sizing
+from components.settings.environments import EnvironmentDefaults
+from components.settings.model import ScalingSettings
+from components.settings.rules_base import RuleContext
+
+
+class ScalingRules(RuleContext):
+    """Replicas and GPU quota."""
+
+    def _scaling(self, defaults: EnvironmentDefaults) -> ScalingSettings | None:
+        cfg, p = self.cfg, self.p
+        ok = True
+        if cfg.maxReplicas == 0:
+            if cfg.minReplicas != 1:
+                p.add("minReplicas", "only applies with autoscaling: set maxReplicas too",
+                      p.set_cmd("maxReplicas", "3"))
+                return None
+            replicas = cfg.replicas or defaults.replicas
+            if not 1 <= replicas <= 10:
+                p.add("replicas", f"must be 1..10 (got {replicas})", value="1")
+                return None
+            return ScalingSettings(replicas=replicas)
+        if cfg.replicas:
+            p.add("replicas", "fixed replicas and autoscaling (maxReplicas) exclude each other",
+                  p.rm_cmd("replicas"))
+            ok = False
+        if not 1 <= cfg.maxReplicas <= 10:
+            p.add("maxReplicas", f"must be 1..10 (got {cfg.maxReplicas})", value="3")
+            ok = False
+        if not 0 <= cfg.minReplicas <= 10:
+            p.add("minReplicas", f"must be 0..10 (got {cfg.minReplicas})", value="1")
+            ok = False
+        elif cfg.minReplicas > cfg.maxReplicas >= 1:
+            p.add("minReplicas", f"{cfg.minReplicas} is above maxReplicas {cfg.maxReplicas}",
+                  value=str(cfg.maxReplicas))
+            ok = False
+        metric = cfg.scalingMetric.strip().upper()
+        if metric not in ("CPU", "RAM"):
+            p.add("scalingMetric", f"must be CPU or RAM (got {cfg.scalingMetric!r})", value="CPU")
+            ok = False
+        if not 1 <= cfg.scalingTarget <= 100:
+            p.add("scalingTarget", f"must be 1..100 percent (got {cfg.scalingTarget})", value="75")
+            ok = False
+        if not 0 <= cfg.cooldownSeconds <= 3600:
+            p.add("cooldownSeconds", f"must be 0..3600 seconds (got {cfg.cooldownSeconds})", value="300")
+            ok = False
+        if not ok:
+            return None
+        if cfg.minReplicas == 0:
+            self.warnings.append("minReplicas 0: the app scales to zero; the first request after "
+                                 "idle waits for the model to load again")
+        return ScalingSettings(
+            min_replicas=cfg.minReplicas,
+            max_replicas=cfg.maxReplicas,
+            metric=metric,
+            target=cfg.scalingTarget,
+            cooldown_seconds=cfg.cooldownSeconds,
+        )
+
+    def _quota(self, plan: sizing.Plan, scaling: ScalingSettings) -> None:
+        most = scaling.billed_replicas[1]
+        need = most * plan.gpus
+        if need <= self.cfg.gpuQuota:
+            return
+        key = "maxReplicas" if scaling.automatic else "replicas"
+        fit = max(1, self.cfg.gpuQuota // plan.gpus)
+        self.p.add(
+            key,
+            f"{most} replica(s) x {plan.gpus} GPU(s) of {plan.flavor} = {need} GPUs, above the "
+            f"project's GPU quota of {self.cfg.gpuQuota} (raise it with OVHcloud support, then "
+            f"`{self.p.set_cmd('gpuQuota', str(need))}`)",
+            value=str(fit),
+        )
