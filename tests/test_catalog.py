@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from components.catalog import CATALOG, ModelSpec, UnknownModel, resolve_model
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "models.json"
+from tests.shared_reference import shared_file
 
 EXPECTED_KEYS = {
     "mistral-small-24b",
@@ -29,9 +27,8 @@ def test_catalog_has_the_issue_models() -> None:
         assert spec.key == key
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared reference not available")
 def test_catalog_matches_the_shared_reference() -> None:
-    reference = json.loads(SHARED.read_text())["models"]
+    reference = json.loads(shared_file("reference/models.json").read_text())["models"]
     by_id = {spec.hf_id: spec for spec in CATALOG.values() if spec.quantization is None}
     assert set(reference) == set(by_id)
     for hf_id, facts in reference.items():

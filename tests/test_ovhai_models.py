@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import re
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from components.ovhai import models as m
+from tests.shared_reference import shared_file
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "ovhai" / "cloud-ai-schema.json"
 PREFIX = "cloud.project.ai."
 
 # The official definitions the issue names (AppSpecInput, App, AppStatus, Volume, ScalingStrategy*,
@@ -89,7 +88,7 @@ UNSUPPORTED = {
 
 
 def _schemas() -> dict[str, Any]:
-    data = json.loads(SCHEMA_PATH.read_text())
+    data = json.loads(shared_file("ovhai/cloud-ai-schema.json").read_text())
     return {
         name.removeprefix(PREFIX): body
         for name, body in data["components"]["schemas"].items()

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from components.settings import PROJECT, StackConfig, declared_config
+from tests.shared_reference import shared_file
 
 REPO = Path(__file__).resolve().parent.parent
-SCHEMA = REPO.parent / "shared" / "reference" / "pulumi" / "project.schema.json"
 PROJECTS = [REPO, REPO / "examples" / "chat-ui"]
 PROVIDER_KEYS = {"ovhai:endpoint", "ovhai:token", "ovhai:region"}
 STACK_FILE_KEYS = {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
@@ -60,11 +60,10 @@ def valid_value(decl: dict[str, Any], value: Any) -> bool:
 
 @pytest.mark.parametrize("project_dir", PROJECTS, ids=lambda p: p.name)
 def test_pulumi_yaml_matches_pulumis_project_schema(project_dir: Path) -> None:
-    if not SCHEMA.exists():
-        pytest.skip(f"Pulumi's project schema not found at {SCHEMA} (the shared reference directory)")
+    schema_path = shared_file("reference/pulumi/project.schema.json")
     import jsonschema  # type: ignore[import-untyped]
 
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
     project = load_yaml(project_dir / "Pulumi.yaml")
     jsonschema.validate(project, schema, cls=jsonschema.Draft202012Validator)
 

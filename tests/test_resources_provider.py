@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from pulumi.dynamic import CheckResult, Config, ConfigureRequest, DiffResult
 
@@ -265,7 +266,9 @@ def test_conflict_is_reported_with_a_hint(provider: Driver, control: EmulatorCon
     provider.delete(created.id, created.outs)
 
 
-def test_rate_limits_and_server_errors_are_ridden_out(provider: Driver, control: EmulatorControl) -> None:
+def test_rate_limits_and_server_errors_are_ridden_out(
+    provider: Driver, control: EmulatorControl, capsys: pytest.CaptureFixture[str]
+) -> None:
     inputs = checked(provider, props())
     control.faults(
         [
@@ -279,6 +282,11 @@ def test_rate_limits_and_server_errors_are_ridden_out(provider: Driver, control:
     )
     created = provider.create(inputs)
     assert created.outs["state"] == "RUNNING"
+    # Each retry is said on stderr with the resource's name, so a slow `pulumi up` explains itself.
+    retries = [line for line in capsys.readouterr().err.splitlines() if "retrying in" in line]
+    assert len(retries) == 4
+    assert all(line.startswith(f"{inputs['spec']['name']}: retrying in") for line in retries)
+    assert "429" in retries[0] and "503" in retries[1]
     control.faults(
         [{"status": 500}], method="POST", path_prefix="/v1/app"
     )  # a 5xx on create: look, then retry
@@ -329,6 +337,26 @@ def test_token_paths(emu: RunningEmulator) -> None:
     bad = configured(AiTokenProvider, emu.base_url, token="nope-nope-nope")
     with pytest.raises(TokenError, match="401"):
         bad.create(inputs)
+
+
+def test_token_create_whose_answer_was_lost_leaves_one_working_token(
+    emu: RunningEmulator, control: EmulatorControl
+) -> None:
+    tokens = configured(AiTokenProvider, emu.base_url)
+    inputs = tokens.check({}, {"name": "lost-answer", "role": "read", "labelSelector": "team=lost"}).inputs
+    # The server makes the token, then the connection drops: its value was only in that answer.
+    control.faults([{"drop": True}], method="POST", path_prefix="/v1/token")
+    created = tokens.create(inputs)
+    admin = httpx.get(
+        emu.base_url + "/v1/token", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+    ).json()
+    named = [t for t in admin if t["spec"]["name"] == "lost-answer"]
+    assert [t["id"] for t in named] == [created.id]  # the token the lost answer made is gone
+    me = httpx.get(
+        emu.base_url + "/v1/me", headers={"Authorization": f"Bearer {created.outs['value']}"}, timeout=10
+    )
+    assert me.status_code == 200  # and the value in the outputs works
+    tokens.delete(created.id, created.outs)
 
 
 def test_api_giving_up_mid_wait_names_the_app_and_the_retry_adopts_it(

@@ -104,7 +104,10 @@ class OvhAiClient:
         backoff_max: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_retry`, when given, receives each retry and give-up message instead of the module's
+        logger, so that a caller can put its own context (a resource name) on the line."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if not 1 <= page_size <= 100:
@@ -119,6 +122,7 @@ class OvhAiClient:
         )
         self._sleep = sleep
         self._clock = clock
+        self._on_retry = on_retry
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -188,13 +192,14 @@ class OvhAiClient:
             error = state.outcome.exception() if state.outcome else None
             assert isinstance(error, ApiError)
             error.gave_up(state.attempt_number, self._clock() - start)
-            log.warning("%s", error)
+            self._report(logging.WARNING, str(error))
             raise error
 
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
-            log.info(
-                "retrying in %.1f s after attempt %d: %s", state.upcoming_sleep, state.attempt_number, error
+            self._report(
+                logging.INFO,
+                f"retrying in {state.upcoming_sleep:.1f} s after attempt {state.attempt_number}: {error}",
             )
 
         retrying = Retrying(
@@ -207,6 +212,12 @@ class OvhAiClient:
             before_sleep=before_sleep,
         )
         return retrying(attempt)
+
+    def _report(self, level: int, message: str) -> None:
+        if self._on_retry is not None:
+            self._on_retry(message)
+        else:
+            log.log(level, "%s", message)
 
     @staticmethod
     def _retryable(method: str, error: BaseException) -> bool:

@@ -16,11 +16,9 @@ import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
-    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 
@@ -35,9 +33,10 @@ from components.ovhai import (
     WaitTimeout,
 )
 from components.ovhai.models import App
-from components.resources.credentials import Credentials, MissingCredentials, resolve
+from components.resources.credentials import Credentials
 from components.resources.fingerprint import fingerprint, fingerprints, new_key, redact
 from components.resources.progress import Progress
+from components.resources.provider_base import ApiProvider
 from components.resources.readiness import (
     DEFAULT_POLICY,
     STOP_STATES,
@@ -175,36 +174,10 @@ def hint(error: ApiError) -> str:
 # ------------------------------------------------------------------------------------------- provider
 
 
-class AiAppProvider(ResourceProvider):
+class AiAppProvider(ApiProvider):
     """CRUD of one AI Deploy app against the regional API (see the issue and DESIGN.md)."""
 
     policy: WaitPolicy = DEFAULT_POLICY
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    # The pickled provider must carry no credential, whatever happened to the instance before.
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    def configure(self, req: ConfigureRequest) -> None:
-        try:
-            self._credentials: Credentials | None = resolve(req.config)
-            self._missing: str | None = None
-        except MissingCredentials as error:
-            self._credentials, self._missing = None, str(error)
-
-    def credentials(self) -> Credentials:
-        creds: Credentials | None = getattr(self, "_credentials", None)
-        if creds is None:
-            raise MissingCredentials(getattr(self, "_missing", None) or str(_missing_message()))
-        return creds
-
-    def client(self, creds: Credentials) -> OvhAiClient:
-        return OvhAiClient(creds.endpoint, creds.token, max_retry_seconds=120.0)
 
     # -- check / diff -----------------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -227,7 +200,7 @@ class AiAppProvider(ResourceProvider):
         secrets = secret_values(props, creds)
         app: App | None = None
         try:
-            with self.client(creds) as client:
+            with self.client(creds, progress.name) as client:
                 app = self._find_or_create(client, props, progress)
                 outcome = self._wait(client, app, props, creds, progress, started)
                 if outcome.kind != "ready":
@@ -375,7 +348,7 @@ class AiAppProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         creds = self.credentials()
         try:
-            with self.client(creds) as client:
+            with self.client(creds, app_name(props)) as client:
                 try:
                     app = client.get_app(id_)
                 except NotFound:
@@ -395,7 +368,7 @@ class AiAppProvider(ResourceProvider):
         changes = diff_app(olds, news)
         key = olds.get("fingerprintKey") or new_key()
         try:
-            with self.client(creds) as client:
+            with self.client(creds, progress.name) as client:
                 moved = self._apply(
                     client,
                     id_,
@@ -473,7 +446,7 @@ class AiAppProvider(ResourceProvider):
         creds = self.credentials()
         progress = Progress(app_name(props))
         try:
-            with self.client(creds) as client:
+            with self.client(creds, progress.name) as client:
                 self._delete(client, id_, progress)
         except (ApiError, WaitTimeout) as error:
             raise ProviderError(
@@ -496,14 +469,6 @@ class AiAppProvider(ResourceProvider):
             on_change=lambda _old, new, _elapsed: progress.state_seen(new),
         )
         progress.say(f"app {id_} is gone after {progress.elapsed():.0f} s")
-
-
-def _missing_message() -> str:
-    try:
-        resolve(None)
-    except MissingCredentials as error:
-        return str(error)
-    return "ovhai credentials are missing"
 
 
 # ------------------------------------------------------------------------------------------- resource

@@ -8,30 +8,32 @@ token in place (new value, version + 1); `name`, `role` or `labelSelector` repla
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
-    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 
-from components.ovhai import ApiError, NotFound, OvhAiClient
+from components.ovhai import ApiConnectionError, ApiError, NotFound
 from components.ovhai.models import Token, TokenRole
-from components.resources.credentials import Credentials, MissingCredentials, resolve
+from components.resources.credentials import Credentials
 from components.resources.fingerprint import redact
 from components.resources.progress import log
+from components.resources.provider_base import ApiProvider
 from components.resources.spec_diff import contains_unknown, same
 from components.resources.validation import check_token
 
 PROVIDER_KEY = "__provider"
 REPLACE_KEYS = ("name", "role", "labelSelector")
+# How far the API's clock may be behind ours when we look for a token made by a lost create.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class TokenError(RuntimeError):
@@ -48,33 +50,24 @@ def token_outputs(inputs: Mapping[str, Any], token: Token, value: str | None) ->
     return outs
 
 
-class AiTokenProvider(ResourceProvider):
+def lost_tokens(
+    tokens: list[Token], name: str, role: TokenRole, selector: str | None, since: datetime
+) -> list[Token]:
+    """Tokens a create that lost its answer may have made: same name, role and scope, made since."""
+    earliest = since - CLOCK_SKEW
+    return [
+        t
+        for t in tokens
+        if t.spec.name == name
+        and TokenRole(t.spec.role) == role
+        and (t.spec.label_selector or None) == (selector or None)
+        and t.created_at is not None
+        and t.created_at >= earliest
+    ]
+
+
+class AiTokenProvider(ApiProvider):
     """CRUD of one application token (`/v1/token`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}  # never pickle credentials
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    def configure(self, req: ConfigureRequest) -> None:
-        try:
-            self._credentials: Credentials | None = resolve(req.config)
-            self._missing: str | None = None
-        except MissingCredentials as error:
-            self._credentials, self._missing = None, str(error)
-
-    def credentials(self) -> Credentials:
-        creds: Credentials | None = getattr(self, "_credentials", None)
-        if creds is None:
-            raise MissingCredentials(getattr(self, "_missing", None) or "ovhai credentials are missing")
-        return creds
-
-    def client(self, creds: Credentials) -> OvhAiClient:
-        return OvhAiClient(creds.endpoint, creds.token, max_retry_seconds=120.0)
 
     def _fail(self, name: str, error: ApiError, creds: Credentials, value: str | None = None) -> TokenError:
         return TokenError(redact(f"token {name}: {error}", [creds.token, value or ""]))
@@ -95,11 +88,24 @@ class AiTokenProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         creds = self.credentials()
         name = str(props["name"])
+        role = TokenRole(props.get("role", "read"))
+        selector = props.get("labelSelector")
+        started = datetime.now(UTC)
         try:
-            with self.client(creds) as client:
-                token = client.create_token(
-                    name, TokenRole(props.get("role", "read")), props.get("labelSelector")
-                )
+            with self.client(creds, name) as client:
+                try:
+                    token = client.create_token(name, role, selector)
+                except ApiConnectionError as error:
+                    if not error.maybe_applied:
+                        raise
+                    # The server may have made the token, but its value was only in the lost answer:
+                    # delete what that attempt made (same name, role and scope, made since we
+                    # started) so no unknown live token is left behind, then create it again.
+                    log(name, "token create: the answer was lost; removing what it made, then retrying")
+                    for lost in lost_tokens(client.list_tokens(), name, role, selector, started):
+                        client.delete_token(lost.id)
+                        log(name, f"token {lost.id} (made by the lost create) deleted")
+                    token = client.create_token(name, role, selector)
         except ApiError as error:
             raise self._fail(name, error, creds) from None
         log(name, f"token {token.id} created")
@@ -108,7 +114,7 @@ class AiTokenProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         creds = self.credentials()
         try:
-            with self.client(creds) as client:
+            with self.client(creds, str(props.get("name", id_))) as client:
                 token = client.get_token(id_)
         except NotFound:
             return ReadResult("", {})
@@ -135,7 +141,7 @@ class AiTokenProvider(ResourceProvider):
                     outs[key] = olds[key]
             return UpdateResult(outs)
         try:
-            with self.client(creds) as client:
+            with self.client(creds, name) as client:
                 token = client.renew_token(id_)
         except ApiError as error:
             raise self._fail(name, error, creds, olds.get("value")) from None
@@ -145,7 +151,7 @@ class AiTokenProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         creds = self.credentials()
         try:
-            with self.client(creds) as client:
+            with self.client(creds, str(props.get("name", id_))) as client:
                 client.delete_token(id_)
         except NotFound:
             return
