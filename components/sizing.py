@@ -61,6 +61,16 @@ NON_TORCH_GIB_SINGLE = 0.2  # CUDA context, cuBLAS workspaces
 NON_TORCH_GIB_MULTI = 0.55  # + NCCL and custom all-reduce buffers when TP > 1
 ACTIVATION_WIDTHS = 3  # forward activations ~ 3 x (hidden + intermediate/TP) values per token
 SAMPLER_BYTES_PER_LOGIT = 39  # fp32 logits + softmax/top-k/top-p temporaries, per (row x vocab)
+# What the profiling run's dummy sampler pass costs per (row x vocab) logit, by sampler:
+# - "native": V1's PyTorch top-k/top-p sorts the fp32 logits (values + int64 indices + probs):
+#   ~39 B; the default of vLLM 0.11.x (PR #26859 turned FlashInfer sampling off) and what the
+#   H100 logs of llm-d show (activation peak 4.76 GiB = 1024 rows x 128256 x 39 B).
+# - "flashinfer": V1 with "Using FlashInfer for top-p & top-k sampling" in the log (0.8-0.10.x
+#   with flashinfer installed): no sort, fp32 logits + probs only: 8 B (A100 logs of vLLM 0.10.1.1:
+#   overhead 0.56 GiB where "native" would predict 1.6 GiB).
+# V0 releases sampled 256 rows with the PyTorch sort too (V0 0.7.2 logs show an activation peak of
+# 1.40 GiB for a 1.5B model with a 151936 vocab = 256 x 151936 x 39 B), so they count as "native".
+SAMPLER_BYTES = {"native": SAMPLER_BYTES_PER_LOGIT, "flashinfer": 8}
 # vLLM's scheduler defaults for `vllm serve`: GPUs with >= 70 GiB (except A100) get larger batches.
 LARGE_GPU_DEFAULTS = (1024, 8192)  # (max_num_seqs, max_num_batched_tokens)
 SMALL_GPU_DEFAULTS = (256, 2048)
@@ -215,12 +225,15 @@ def estimate_memory(
     max_num_seqs: int | None = None,
     max_num_batched_tokens: int | None = None,
     gpu_model: str | None = None,
+    sampler: str = "native",
 ) -> MemoryEstimate:
     """Per-GPU memory of `model` on `gpus` GPUs of `gpu_memory_mib` MiB each (nvidia-smi's figure).
 
     Takes the GPU memory directly so that GPUs outside the flavor table can be estimated too.
     `quantization` defaults to the checkpoint's own; `max_num_seqs`/`max_num_batched_tokens`
     default to vLLM's `vllm serve` defaults for the GPU (a V0-era profile used max_model_len).
+    `sampler` is the top-k/top-p implementation the profiling run exercises (see SAMPLER_BYTES):
+    "native" (PyTorch's sort-based top-k/top-p, the default) or "flashinfer" (FlashInfer's kernel).
     """
     spec = resolve_model(model)
     quant = quantization if quantization is not None else spec.quantization
@@ -235,8 +248,10 @@ def estimate_memory(
     weights = weights_bytes(spec, quant, dtype) / tp
     non_torch = (NON_TORCH_GIB_MULTI if tp > 1 else NON_TORCH_GIB_SINGLE) * GIB
     forward = batched * ACTIVATION_WIDTHS * (spec.hidden_size + spec.intermediate_size / tp) * act_bytes
-    sampler = seqs * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT
-    overhead = non_torch + max(forward, sampler)
+    if sampler not in SAMPLER_BYTES:
+        raise ValueError(f"unknown sampler {sampler!r}: use {', '.join(SAMPLER_BYTES)}")
+    sampler_peak = seqs * spec.vocab_size * SAMPLER_BYTES[sampler]
+    overhead = non_torch + max(forward, sampler_peak)
     kv_bytes = max(0.0, budget - weights - overhead)
     per_token = kv_bytes_per_token(spec, tp, kv_cache_dtype)
     blocks = int(kv_bytes // (per_token * BLOCK_SIZE))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -12,7 +15,7 @@ from starlette.routing import Route
 
 from . import lifecycle, validation
 from .auth import Principal, parse_selector
-from .context import Context, ctx, json_body
+from .context import Context, ctx, json_body, writer
 from .errors import ApiError, invalid, not_found
 from .lifecycle import AppState
 from .store import Record
@@ -95,6 +98,34 @@ def touch(app: Record, now: float) -> None:
     app["updatedAt"] = lifecycle.iso(now)
 
 
+@dataclass
+class _Edit:
+    """One app under the store lock: `state` is as found, before the handler changes anything."""
+
+    app: Record
+    now: float
+    state: AppState
+    changed: bool = False
+
+    def touch(self) -> None:
+        """Mark the app updated; the store is saved when the `editing_app` block ends."""
+        touch(self.app, self.now)
+        self.changed = True
+
+
+@asynccontextmanager
+async def editing_app(request: Request, context: Context, principal: Principal) -> AsyncIterator[_Edit]:
+    """Lock the store and find the path's app (404 outside the token's scope); save on success if
+    touched, so a rejected or no-op change writes nothing."""
+    async with context.store.lock:
+        now = time.time()
+        app = find(context, principal, request.path_params["app_id"], now)
+        edit = _Edit(app, now, state_of(app, now))
+        yield edit
+        if edit.changed:
+            context.store.save()
+
+
 def startup_override(spec: dict[str, Any]) -> float | None:
     value = spec["labels"].get(validation.STARTUP_LABEL)
     return None if value is None else max(float(value), 0.0)
@@ -143,9 +174,7 @@ async def list_apps(request: Request) -> Response:
 
 
 async def create_app(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     body = await json_body(request)
     if isinstance(body, dict) and set(body) == {"spec"}:  # also accept an App-shaped body
         body = body["spec"]
@@ -192,54 +221,47 @@ def _holds_gpus(app: Record, now: float) -> bool:
     return state_of(app, now) not in lifecycle.RELEASED
 
 
+def _replace_spec(context: Context, app: Record, now: float, spec: dict[str, Any]) -> None:
+    """Swap in a new spec: only a bigger GPU footprint of an app holding GPUs meets the quota, and a
+    serving app rolls (planned before the swap, as for update and scaling alike)."""
+    if _holds_gpus(app, now) and gpus_held(spec) > gpus_held(app["spec"]):
+        check_quota(context, spec, now, exclude=app["id"])
+    _change_running(context, app, now)
+    app["spec"] = spec
+
+
 async def update_app(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     body = await json_body(request)
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
+    async with editing_app(request, context, principal) as edit:
+        app, now = edit.app, edit.now
         spec = validation.app_spec(validation.merge_update(app["spec"], body))
         spec["labels"] = app["spec"]["labels"]
         spec["name"] = app["spec"]["name"]
-        if _holds_gpus(app, now) and gpus_held(spec) > gpus_held(app["spec"]):
-            check_quota(context, spec, now, exclude=app["id"])
-        _change_running(context, app, now)
-        app["spec"] = spec
-        touch(app, now)
-        context.store.save()
+        _replace_spec(context, app, now, spec)
+        edit.touch()
         return JSONResponse(render(app, context, now))
 
 
 async def delete_app(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     force = request.query_params.get("force", "false").lower() in ("true", "1", "yes")
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
-        state = state_of(app, now)
+    async with editing_app(request, context, principal) as edit:
+        app, now, state = edit.app, edit.now, edit.state
         if state is AppState.DELETING:
             return Response(status_code=204)
         if not force and (state in lifecycle.ACTIVE or state is AppState.STOPPING):
             raise ApiError(409, f"app {app['id']} is {state.value}: stop it first or delete with force=true")
         app["schedule"] = lifecycle.apply(app["schedule"], now, lifecycle.delete_plan(now, context.timings))
-        touch(app, now)
+        edit.touch()
         purge_deleted(context, now)
-        context.store.save()
     return Response(status_code=204)
 
 
 async def start_app(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
-        state = state_of(app, now)
+    context, principal = writer(request)
+    async with editing_app(request, context, principal) as edit:
+        app, now, state = edit.app, edit.now, edit.state
         if state not in lifecycle.STARTABLE:
             raise ApiError(
                 409, f"app {app['id']} is {state.value}: only STOPPED, FAILED or ERROR apps can start"
@@ -247,67 +269,47 @@ async def start_app(request: Request) -> Response:
         check_quota(context, app["spec"], now, exclude=app["id"])
         plan = lifecycle.start_plan(now, context.timings, app["spec"]["image"], startup_override(app["spec"]))
         app["schedule"] = lifecycle.apply(app["schedule"], now, plan)
-        touch(app, now)
-        context.store.save()
+        edit.touch()
     return Response(status_code=204)
 
 
 async def stop_app(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
-        state = state_of(app, now)
+    context, principal = writer(request)
+    async with editing_app(request, context, principal) as edit:
+        app, now, state = edit.app, edit.now, edit.state
         if state is AppState.DELETING:
             raise ApiError(409, f"app {app['id']} is DELETING")
         if state in lifecycle.ACTIVE:  # stopping a stopped or failed app changes nothing
             app["schedule"] = lifecycle.apply(app["schedule"], now, lifecycle.stop_plan(now, context.timings))
-            touch(app, now)
-            context.store.save()
+            edit.touch()
     return Response(status_code=204)
 
 
 async def set_scaling(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     body = await json_body(request)
     strategy = validation.scaling_strategy(body, "scalingStrategy")
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
+    async with editing_app(request, context, principal) as edit:
+        app, now = edit.app, edit.now
         spec = {**app["spec"], "scalingStrategy": strategy}
-        if _holds_gpus(app, now) and gpus_held(spec) > gpus_held(app["spec"]):
-            check_quota(context, spec, now, exclude=app["id"])
-        _change_running(context, app, now)
-        app["spec"] = spec
-        touch(app, now)
-        context.store.save()
+        _replace_spec(context, app, now, spec)
+        edit.touch()
     return Response(status_code=204)
 
 
 async def set_image(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     body = validation.obj(await json_body(request), "body")
     image = validation.string(body.get("url"), "url", required=True)
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
-        app["spec"] = {**app["spec"], "image": image}
-        _change_running(context, app, now)
-        touch(app, now)
-        context.store.save()
+    async with editing_app(request, context, principal) as edit:
+        edit.app["spec"] = {**edit.app["spec"], "image": image}
+        _change_running(context, edit.app, edit.now)
+        edit.touch()
     return Response(status_code=204)
 
 
 async def set_label(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     body = validation.obj(await json_body(request), "body")
     name = validation.string(body.get("name"), "name", required=True)
     if name.startswith(validation.PLATFORM_PREFIX):
@@ -316,14 +318,11 @@ async def set_label(request: Request) -> Response:
     change = {} if value is None else validation.labels({name: value}, "labels")
     if not change and value is None:
         validation.labels({name: ""}, "labels")  # still validate the name
-    async with context.store.lock:
-        now = time.time()
-        app = find(context, principal, request.path_params["app_id"], now)
-        labels = {k: v for k, v in app["spec"]["labels"].items() if k != name}
+    async with editing_app(request, context, principal) as edit:
+        labels = {k: v for k, v in edit.app["spec"]["labels"].items() if k != name}
         labels.update(change)
-        app["spec"] = {**app["spec"], "labels": labels}
-        touch(app, now)
-        context.store.save()
+        edit.app["spec"] = {**edit.app["spec"], "labels": labels}
+        edit.touch()
     return Response(status_code=204)
 
 

@@ -34,6 +34,14 @@ def ctx(request: Request) -> Context:
     return context
 
 
+def writer(request: Request) -> tuple[Context, Principal]:
+    """Authenticate a mutating call: a read-only token gets its 403 before the body is read."""
+    context = ctx(request)
+    principal = context.principal(request)
+    principal.require_write()
+    return context, principal
+
+
 async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():

@@ -6,8 +6,6 @@ A user volume is `{id, createdAt, updatedAt, spec: {name, region, ...given field
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -16,11 +14,10 @@ from starlette.routing import Route
 
 from . import validation
 from .auth import format_selector
-from .context import ctx, json_body
+from .context import ctx, json_body, writer
 from .errors import not_found
 from .flavors import FLAVORS
-from .lifecycle import iso
-from .store import Record
+from .store import Record, new_record, oldest_first
 
 STORAGE_QUOTA_BYTES = 10 * 1024**4
 
@@ -32,27 +29,16 @@ def _render_volume(volume: Record) -> dict[str, Any]:
 async def list_volumes(request: Request) -> Response:
     context = ctx(request)
     context.principal(request)
-    volumes = sorted(context.store.volumes.values(), key=lambda v: (v["createdAt"], v["id"]))
-    return JSONResponse([_render_volume(v) for v in volumes])
+    return JSONResponse([_render_volume(v) for v in oldest_first(context.store.volumes.values())])
 
 
 async def create_volume(request: Request) -> Response:
-    context = ctx(request)
-    context.principal(request).require_write()
-    raw = validation.obj(await json_body(request), "body")
-    prefix = ""
-    if isinstance(raw.get("spec"), dict):
-        raw, prefix = raw["spec"], "spec."
+    context, _ = writer(request)
+    raw, prefix = validation.flat_or_spec(await json_body(request))
     name = validation.string(raw.get("name"), f"{prefix}name", required=True)
     async with context.store.lock:
-        now = iso(time.time())
-        volume: Record = {
-            "id": str(uuid.uuid4()),
-            "createdAt": now,
-            "updatedAt": now,
-            "spec": {**raw, "name": name, "region": str(raw.get("region") or "GRA")},
-            "status": {"state": "READY"},
-        }
+        spec = {**raw, "name": name, "region": str(raw.get("region") or "GRA")}
+        volume = new_record(spec=spec, status={"state": "READY"})
         context.store.volumes[volume["id"]] = volume
         context.store.save()
     return JSONResponse(_render_volume(volume))
@@ -68,8 +54,7 @@ async def get_volume(request: Request) -> Response:
 
 
 async def delete_volume(request: Request) -> Response:
-    context = ctx(request)
-    context.principal(request).require_write()
+    context, _ = writer(request)
     async with context.store.lock:
         if context.store.volumes.pop(request.path_params["volume_id"], None) is None:
             raise not_found("volume", request.path_params["volume_id"])

@@ -16,9 +16,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 LISTENING = re.compile(r"emulator listening on (http://127\.0\.0\.1:(\d+))")
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Terminate a child process if it still runs; kill it if it ignores that for 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @dataclass
@@ -32,13 +44,7 @@ class RunningEmulator:
     output: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def __enter__(self) -> RunningEmulator:
         return self

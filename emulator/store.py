@@ -14,14 +14,30 @@ import hashlib
 import json
 import os
 import tempfile
+import time
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from .lifecycle import iso
 
 Record = dict[str, Any]
 
 
 def hash_token(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_record(**fields: Any) -> Record:
+    """A volume or token as first stored: a fresh id, created and updated now, then `fields`."""
+    now = iso(time.time())
+    return {"id": str(uuid.uuid4()), "createdAt": now, "updatedAt": now, **fields}
+
+
+def oldest_first(records: Iterable[Record]) -> list[Record]:
+    """The listing order of volumes and tokens (the id breaks ties)."""
+    return sorted(records, key=lambda r: (r["createdAt"], r["id"]))
 
 
 class Store:

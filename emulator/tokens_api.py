@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -13,10 +12,10 @@ from starlette.routing import Route
 
 from . import validation
 from .auth import ROLES, Principal, format_selector, parse_selector
-from .context import Context, ctx, json_body
+from .context import Context, ctx, json_body, writer
 from .errors import ApiError, invalid, not_found
 from .lifecycle import iso
-from .store import Record, hash_token
+from .store import Record, hash_token, new_record, oldest_first
 
 
 def render(token: Record, value: str | None = None) -> dict[str, Any]:
@@ -40,10 +39,7 @@ def _find(context: Context, token_id: str) -> Record:
 
 
 def _parse_spec(body: Any, principal: Principal) -> dict[str, Any]:
-    raw = validation.obj(body, "body")
-    prefix = ""
-    if isinstance(raw.get("spec"), dict):
-        raw, prefix = raw["spec"], "spec."
+    raw, prefix = validation.flat_or_spec(body)
     name = validation.string(raw.get("name"), f"{prefix}name", required=True)
     role = raw.get("role")
     if role not in ROLES:
@@ -61,26 +57,15 @@ def _parse_spec(body: Any, principal: Principal) -> dict[str, Any]:
 async def list_tokens(request: Request) -> Response:
     context = ctx(request)
     context.principal(request)
-    tokens = sorted(context.store.tokens.values(), key=lambda t: (t["createdAt"], t["id"]))
-    return JSONResponse([render(t) for t in tokens])
+    return JSONResponse([render(t) for t in oldest_first(context.store.tokens.values())])
 
 
 async def create_token(request: Request) -> Response:
-    context = ctx(request)
-    principal = context.principal(request)
-    principal.require_write()
+    context, principal = writer(request)
     spec = _parse_spec(await json_body(request), principal)
     value = secrets.token_urlsafe(32)
     async with context.store.lock:
-        now = iso(time.time())
-        token: Record = {
-            "id": str(uuid.uuid4()),
-            "createdAt": now,
-            "updatedAt": now,
-            "spec": spec,
-            "status": {"version": 1},
-            "valueHash": hash_token(value),
-        }
+        token = new_record(spec=spec, status={"version": 1}, valueHash=hash_token(value))
         context.store.tokens[token["id"]] = token
         context.store.save()
     return JSONResponse(render(token, value))
@@ -93,8 +78,7 @@ async def get_token(request: Request) -> Response:
 
 
 async def delete_token(request: Request) -> Response:
-    context = ctx(request)
-    context.principal(request).require_write()
+    context, _ = writer(request)
     async with context.store.lock:
         _find(context, request.path_params["token_id"])
         del context.store.tokens[request.path_params["token_id"]]
@@ -103,8 +87,7 @@ async def delete_token(request: Request) -> Response:
 
 
 async def renew_token(request: Request) -> Response:
-    context = ctx(request)
-    context.principal(request).require_write()
+    context, _ = writer(request)
     value = secrets.token_urlsafe(32)
     async with context.store.lock:
         token = _find(context, request.path_params["token_id"])

@@ -44,6 +44,14 @@ def obj(value: Any, path: str) -> dict[str, Any]:
     return value
 
 
+def flat_or_spec(body: Any) -> tuple[dict[str, Any], str]:
+    """A create body given flat or as `{"spec": {...}}`, and the prefix its error paths take."""
+    raw = obj(body, "body")
+    if isinstance(raw.get("spec"), dict):
+        return raw["spec"], "spec."
+    return raw, ""
+
+
 def integer(value: Any, path: str, low: int | None = None, high: int | None = None) -> int:
     # Pulumi numbers arrive as floats: accept integral floats.
     if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:

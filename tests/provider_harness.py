@@ -31,6 +31,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.proto.provider_pb2_grpc import ResourceProviderStub
 
+from emulator.runner import stop_process
+
 PROVIDER_KEY = "__provider"
 STACK, PROJECT = "dev", "vllm-ai-deploy"
 
@@ -140,13 +142,7 @@ class ProviderProcess:
 
     def close(self) -> None:
         self.channel.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
 
@@ -169,6 +165,27 @@ class ProviderProcess:
     def _props(self, props: Mapping[str, Any]) -> struct_pb2.Struct:
         return to_struct(props, keep_secrets=self.accept_secrets)
 
+    def _target(self, name: str) -> dict[str, Any]:
+        """The fields by which every resource RPC names its resource."""
+        return {"urn": self.urn(name), "name": name, "type": self.type_name}
+
+    def _change(
+        self,
+        name: str,
+        id_: str,
+        olds: Mapping[str, Any],
+        news: Mapping[str, Any],
+        old_inputs: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The fields of Diff and Update, which the engine fills alike."""
+        return {
+            **self._target(name),
+            "id": id_,
+            "olds": self._props(olds),
+            "news": self._props(news),
+            "old_inputs": self._props(old_inputs or {}),
+        }
+
     # -- the RPCs, in the engine's shapes ---------------------------------------------------
     def configure(self, config: Mapping[str, Any]) -> provider_pb2.ConfigureResponse:
         """Send the stack config (`ovhai:endpoint`, `ovhai:token` as a Secret, ...) as the engine does."""
@@ -189,11 +206,7 @@ class ProviderProcess:
         self.calls.append("Check")
         response = self.stub.Check(
             provider_pb2.CheckRequest(
-                urn=self.urn(name),
-                olds=self._props(olds or {}),
-                news=self._props(news),
-                name=name,
-                type=self.type_name,
+                **self._target(name), olds=self._props(olds or {}), news=self._props(news)
             )
         )
         return from_struct(response.inputs), [(f.property, f.reason) for f in response.failures]
@@ -207,17 +220,7 @@ class ProviderProcess:
         old_inputs: Mapping[str, Any] | None = None,
     ) -> DiffAnswer:
         self.calls.append("Diff")
-        response = self.stub.Diff(
-            provider_pb2.DiffRequest(
-                id=id_,
-                urn=self.urn(name),
-                olds=self._props(olds),
-                news=self._props(news),
-                old_inputs=self._props(old_inputs or {}),
-                name=name,
-                type=self.type_name,
-            )
-        )
+        response = self.stub.Diff(provider_pb2.DiffRequest(**self._change(name, id_, olds, news, old_inputs)))
         return DiffAnswer(response.changes, list(response.replaces), response.deleteBeforeReplace)
 
     def create(
@@ -225,13 +228,7 @@ class ProviderProcess:
     ) -> tuple[str, dict[str, Any]]:
         self.calls.append("Create")
         response = self.stub.Create(
-            provider_pb2.CreateRequest(
-                urn=self.urn(name),
-                properties=self._props(props),
-                timeout=timeout,
-                name=name,
-                type=self.type_name,
-            )
+            provider_pb2.CreateRequest(**self._target(name), properties=self._props(props), timeout=timeout)
         )
         return response.id, from_struct(response.properties)
 
@@ -241,12 +238,7 @@ class ProviderProcess:
         self.calls.append("Read")
         response = self.stub.Read(
             provider_pb2.ReadRequest(
-                id=id_,
-                urn=self.urn(name),
-                properties=self._props(props),
-                inputs=self._props(inputs or {}),
-                name=name,
-                type=self.type_name,
+                **self._target(name), id=id_, properties=self._props(props), inputs=self._props(inputs or {})
             )
         )
         return response.id, from_struct(response.properties), from_struct(response.inputs)
@@ -261,24 +253,14 @@ class ProviderProcess:
     ) -> dict[str, Any]:
         self.calls.append("Update")
         response = self.stub.Update(
-            provider_pb2.UpdateRequest(
-                id=id_,
-                urn=self.urn(name),
-                olds=self._props(olds),
-                news=self._props(news),
-                old_inputs=self._props(old_inputs or {}),
-                name=name,
-                type=self.type_name,
-            )
+            provider_pb2.UpdateRequest(**self._change(name, id_, olds, news, old_inputs))
         )
         return from_struct(response.properties)
 
     def delete(self, name: str, id_: str, props: Mapping[str, Any]) -> None:
         self.calls.append("Delete")
         self.stub.Delete(
-            provider_pb2.DeleteRequest(
-                id=id_, urn=self.urn(name), properties=self._props(props), name=name, type=self.type_name
-            )
+            provider_pb2.DeleteRequest(**self._target(name), id=id_, properties=self._props(props))
         )
 
 

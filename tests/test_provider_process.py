@@ -19,7 +19,7 @@ import pytest
 
 from components.resources import AiAppProvider, AiTokenProvider
 from components.resources.spec_diff import DEPLOYMENT_LABEL
-from emulator.runner import RunningEmulator, start_emulator
+from emulator.runner import RunningEmulator
 from tests.provider_harness import (
     EmulatorControl,
     ProviderProcess,
@@ -34,14 +34,9 @@ SEEN: list[Any] = []  # every output and error of the provider, for the leak che
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[RunningEmulator]:
-    with start_emulator(admin_token=ADMIN) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def control(emu: RunningEmulator) -> EmulatorControl:
-    return EmulatorControl(emu.base_url, ADMIN)
+def admin_token() -> str:
+    """This module's emulator (`emu`, `control` in conftest) runs with ADMIN."""
+    return ADMIN
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from components.resources import (
 from components.resources.fingerprint import fingerprint
 from components.resources.readiness import WaitPolicy
 from components.resources.spec_diff import DEPLOYMENT_LABEL
-from emulator.runner import RunningEmulator, start_emulator
+from emulator.runner import RunningEmulator
 from tests.provider_harness import EmulatorControl
 
 ADMIN = "inproc-admin-token-83c1d0a2"
@@ -31,14 +31,9 @@ HF = "hf_inProcessSecret_abcdef123456"
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[RunningEmulator]:
-    with start_emulator(admin_token=ADMIN) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def control(emu: RunningEmulator) -> EmulatorControl:
-    return EmulatorControl(emu.base_url, ADMIN)
+def admin_token() -> str:
+    """This module's emulator (`emu`, `control` in conftest) runs with ADMIN."""
+    return ADMIN
 
 
 @pytest.fixture(autouse=True)

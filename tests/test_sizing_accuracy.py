@@ -10,6 +10,26 @@ were calibrated on this table; every estimate must land within 20 %.
 `max_num_seqs` / `max_num_batched_tokens` are left to vLLM's defaults unless the log says
 otherwise: V0-era releases (2024) without chunked prefill profiled one max_model_len-token batch,
 so those cases pass max_num_batched_tokens=max_model_len and the V0 default of 256 sequences.
+
+The profiling run's dummy sampler pass dominates the overhead on most releases: PyTorch's
+sort-based top-k/top-p over max_num_seqs rows of fp32 logits (~39 B per logit, `sampler="native"`,
+the default and vLLM 0.11.x's behaviour). Releases 0.8-0.10.x with FlashInfer installed log
+"Using FlashInfer for top-p & top-k sampling" and need no sort (`sampler="flashinfer"`, 8 B per
+logit); the A100 cases of vLLM 0.10.1.1 below say so in their logs and pass that option. Without it
+they would land at -3.5 %, -18.6 % and -3.5 %: the sampler term is the one term that was off.
+
+Left out, with reasons (ambiguous logs are not fudged in):
+- vllm-project/vllm PR #17122 (Llama-3.1-8B, 1 x L40S, vLLM 0.8.4 V1, 158,656 tokens at
+  max_model_len 32768): gpu_memory_utilization, usage context (LLM class or server) and the memory
+  breakdown are not in the stored excerpt; at the default 0.9 the implied overhead is ~5.7 GiB,
+  which no known term explains (the estimate would be +22.5 %).
+- oracle-samples/oci-data-science-ai-samples ai-quick-actions/troubleshooting-tips.md (Llama-3.1-8B,
+  1 x A10 22.07 GiB, V0, max_model_len 131072, 2,356 blocks): its activation peak of 0.22 GiB shows
+  no 256-row sampler pass, so the deployment's max_num_seqs (set by the platform) is unknown.
+- generative-computing/mellea PR #416 (H100, 0.80, 36,184 blocks): the model is not named and the
+  harness lowers max_num_seqs itself.
+- vllm-project/vllm PR #2031 (Llama-2-70B, 4 x A100-80GB, 20,865 blocks): vLLM 0.2.x counted
+  total - free after profiling (allocator cache included), an accounting no release since 0.6.4 uses.
 """
 
 from __future__ import annotations
@@ -62,6 +82,27 @@ META_LLAMA_3_8B = {
     "params_b": 8.03,
     "gated": True,
 }
+
+MISTRAL_SMALL_3_2_24B = {
+    # Mistral3ForConditionalGeneration: the Mistral-Small-24B text decoder plus a ~0.4B vision
+    # encoder (the log's 44.76 GiB of weights = 24.0B parameters in bf16).
+    "hf_id": "mistralai/Mistral-Small-3.2-24B-Instruct-2506",
+    "hidden_size": 5120,
+    "intermediate_size": 32768,
+    "num_hidden_layers": 40,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "vocab_size": 131072,
+    "max_position_embeddings": 131072,
+    "params_b": 24.0,
+}
+
+LLMD_RESULTS_V2 = (
+    "https://github.com/llm-d/llm-d-benchmark/blob/4f4d44943c39b76b28e30dfa1fb0dfaf1ee894b5/"
+    "config_explorer/empirical-vllm-memory-results.md"
+)
+DENNISLEE_LOGS = "https://github.com/dennislee22/vLLM-benchmarking/blob/main/log/"
 
 LLMD_RESULTS = (
     "https://github.com/llm-d/llm-d-benchmark/blob/259334868c5075da530cc6c90b43fceb11b6e6a7/"
@@ -188,6 +229,73 @@ CASES = [
         1,
         0.90,
         reported_kv_gib=64.45,
+        options={"gpu_model": "H100"},
+    ),
+    # Qwen2-7B-Instruct has the architecture of the catalog's qwen2.5-7b (28 layers, 4 KV heads,
+    # hidden 3584, vocab 152064, 7.62B). vLLM 0.10.1.1 V1, `vllm serve --max-model-len 16384`,
+    # chunked prefill at 2048 tokens (A100: small scheduler defaults), FlashInfer sampler logged.
+    Case(
+        "a100-qwen2-7b-v1-0.5",
+        f"dennislee22/vLLM-benchmarking {DENNISLEE_LOGS}vllm-7B-1gpuA10080GB-0.5GRAM.log - "
+        "`GPU KV cache size: 464,848 tokens` (Available KV cache memory 24.83 GiB, "
+        "gpu_memory_utilization 0.5, TP 1)",
+        "qwen2.5-7b",
+        "A100",
+        81920,
+        1,
+        0.50,
+        reported_tokens=464848,
+        options={"gpu_model": "A100", "sampler": "flashinfer"},
+    ),
+    Case(
+        "a100-qwen2-7b-v1-0.25",
+        f"dennislee22/vLLM-benchmarking {DENNISLEE_LOGS}vllm-7B-1gpuA10080GB-0.25GRAM.log - "
+        "`GPU KV cache size: 93,872 tokens` (Available KV cache memory 5.01 GiB, "
+        "gpu_memory_utilization 0.25, TP 1)",
+        "qwen2.5-7b",
+        "A100",
+        81920,
+        1,
+        0.25,
+        reported_tokens=93872,
+        options={"gpu_model": "A100", "sampler": "flashinfer"},
+    ),
+    Case(
+        "2xa100-qwen2-7b-v1-tp2",
+        f"dennislee22/vLLM-benchmarking {DENNISLEE_LOGS}vllm-7B-2gpuA10080GB-0.5GRAM-same-node.log - "
+        "`GPU KV cache size: 1,192,160 tokens` (31.83 GiB per GPU, gpu_memory_utilization 0.5, "
+        "TP 2, custom all-reduce disabled: no P2P)",
+        "qwen2.5-7b",
+        "A100",
+        81920,
+        2,
+        0.50,
+        reported_tokens=1192160,
+        options={"gpu_model": "A100", "sampler": "flashinfer"},
+    ),
+    Case(
+        "2xh100-qwen3-32b-v1-tp2",
+        f"llm-d/llm-d-benchmark results file, later revision (Qwen3-32B, TP 2, max-model-len 16000, "
+        f"0.9): Available KV cache memory 34.49 GiB per GPU {LLMD_RESULTS_V2}",
+        QWEN3_32B,
+        "H100",
+        81559,
+        2,
+        0.90,
+        reported_kv_gib=34.49,
+        options={"gpu_model": "H100"},
+    ),
+    Case(
+        "h100-mistral-small-3.2-24b-v1",
+        f"llm-d/llm-d-benchmark results file, later revision (Mistral-Small-3.2-24B-Instruct-2506, "
+        f"vLLM 0.11.0, TP 1, 0.95, max-model-len 16000, max_num_batched_tokens 8192): "
+        f"`GPU KV cache size: 184,832 tokens` (28.20 GiB) {LLMD_RESULTS_V2}",
+        MISTRAL_SMALL_3_2_24B,
+        "H100",
+        81559,
+        1,
+        0.95,
+        reported_tokens=184832,
         options={"gpu_model": "H100"},
     ),
 ]

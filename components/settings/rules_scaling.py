@@ -11,6 +11,13 @@ from components.settings.rules_base import RuleContext
 class ScalingRules(RuleContext):
     """Replicas and GPU quota."""
 
+    def _within(self, key: str, got: int, low: int, high: int, *, fix: str, unit: str = "") -> bool:
+        """Whether `key` is within low..high; if not, report it with `fix` as the suggested value."""
+        if low <= got <= high:
+            return True
+        self.p.add(key, f"must be {low}..{high}{unit} (got {got})", value=fix)
+        return False
+
     def _scaling(self, defaults: EnvironmentDefaults) -> ScalingSettings | None:
         cfg, p = self.cfg, self.p
         ok = True
@@ -20,19 +27,16 @@ class ScalingRules(RuleContext):
                       p.set_cmd("maxReplicas", "3"))
                 return None
             replicas = cfg.replicas or defaults.replicas
-            if not 1 <= replicas <= 10:
-                p.add("replicas", f"must be 1..10 (got {replicas})", value="1")
+            if not self._within("replicas", replicas, 1, 10, fix="1"):
                 return None
             return ScalingSettings(replicas=replicas)
         if cfg.replicas:
             p.add("replicas", "fixed replicas and autoscaling (maxReplicas) exclude each other",
                   p.rm_cmd("replicas"))
             ok = False
-        if not 1 <= cfg.maxReplicas <= 10:
-            p.add("maxReplicas", f"must be 1..10 (got {cfg.maxReplicas})", value="3")
+        if not self._within("maxReplicas", cfg.maxReplicas, 1, 10, fix="3"):
             ok = False
-        if not 0 <= cfg.minReplicas <= 10:
-            p.add("minReplicas", f"must be 0..10 (got {cfg.minReplicas})", value="1")
+        if not self._within("minReplicas", cfg.minReplicas, 0, 10, fix="1"):
             ok = False
         elif cfg.minReplicas > cfg.maxReplicas >= 1:
             p.add("minReplicas", f"{cfg.minReplicas} is above maxReplicas {cfg.maxReplicas}",
@@ -42,11 +46,9 @@ class ScalingRules(RuleContext):
         if metric not in ("CPU", "RAM"):
             p.add("scalingMetric", f"must be CPU or RAM (got {cfg.scalingMetric!r})", value="CPU")
             ok = False
-        if not 1 <= cfg.scalingTarget <= 100:
-            p.add("scalingTarget", f"must be 1..100 percent (got {cfg.scalingTarget})", value="75")
+        if not self._within("scalingTarget", cfg.scalingTarget, 1, 100, fix="75", unit=" percent"):
             ok = False
-        if not 0 <= cfg.cooldownSeconds <= 3600:
-            p.add("cooldownSeconds", f"must be 0..3600 seconds (got {cfg.cooldownSeconds})", value="300")
+        if not self._within("cooldownSeconds", cfg.cooldownSeconds, 0, 3600, fix="300", unit=" seconds"):
             ok = False
         if not ok:
             return None
