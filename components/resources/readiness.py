@@ -71,7 +71,7 @@ def wait_until_ready(
     policy: WaitPolicy = DEFAULT_POLICY,
 ) -> WaitOutcome:
     """Poll until ready, a state that ends the wait, or `deadline` (a time.monotonic() value)."""
-    progress.state_seen(app.state)
+    progress.app_seen(app)
     interval = policy.api_initial
     last_api = time.monotonic()
     last_probe = "not probed yet"
@@ -85,7 +85,7 @@ def wait_until_ready(
             now = time.monotonic()
             if now >= deadline:
                 app = client.get_app(app.id)  # the state to report, not the one seen seconds ago
-                progress.state_seen(app.state)
+                progress.app_seen(app)
                 state = app.state
                 detail = f"state {state}" + (f", readiness path {path}: {last_probe}" if path else "")
                 return WaitOutcome("timeout", app, detail)
@@ -95,7 +95,7 @@ def wait_until_ready(
                 if ok and now >= hold_until:
                     app = client.get_app(app.id)  # confirm: during a rolling update old replicas answer
                     last_api = time.monotonic()
-                    progress.state_seen(app.state)
+                    progress.app_seen(app)
                     if app.state == "RUNNING":
                         return WaitOutcome("ready", app)
                     # Serving but not RUNNING (a rolling update): confirm again in a second, not sooner.
@@ -106,7 +106,7 @@ def wait_until_ready(
             if time.monotonic() - last_api >= interval:
                 app = client.get_app(app.id)
                 last_api = time.monotonic()
-                progress.state_seen(app.state)
+                progress.app_seen(app)
                 interval = min(interval * policy.api_factor, policy.api_max)
                 continue
             next_api = last_api + interval
