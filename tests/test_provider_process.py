@@ -102,6 +102,26 @@ def key() -> str:
     return "k" + uuid.uuid4().hex[:10]
 
 
+def test_replace_creates_the_successor_before_the_old_app_goes(
+    proc: ProviderProcess, app_blob: str, control: EmulatorControl
+) -> None:
+    # The engine's create-before-delete replacement: Create with the new inputs while the old app
+    # still runs (and still carries the deployment label), then Delete of the old id.
+    name, k = "renamed", key()
+    old_id, old_outs = create(proc, app_blob, name, cpu_app(k))
+    renamed = checked(proc, app_blob, name, cpu_app(k, name=f"renamed-{k}"))
+    assert proc.diff(name, old_id, old_outs, renamed).replaces == ["spec.name"]
+    new_id, new_outs = proc.create(name, renamed)
+    SEEN.append(new_outs)
+    assert new_id != old_id and new_outs["state"] == "RUNNING"
+    states = {a["id"]: a["status"]["state"] for a in control.apps(f"{DEPLOYMENT_LABEL}={k}")}
+    assert states == {old_id: "RUNNING", new_id: "RUNNING"}  # the old one served until now
+    assert "left alone (the app being replaced" in proc.stderr()
+    proc.delete(name, old_id, old_outs)
+    assert [a["id"] for a in control.apps(f"{DEPLOYMENT_LABEL}={k}")] == [new_id]
+    proc.delete(name, new_id, new_outs)
+
+
 def test_seed_deployment_lifecycle(proc: ProviderProcess, app_blob: str, control: EmulatorControl) -> None:
     name, k = "mistral-small", key()
     inputs = checked(proc, app_blob, name, seed(k))

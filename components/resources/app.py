@@ -50,6 +50,7 @@ from components.resources.spec_diff import (
     PUT_SPEC_KEYS,
     RESTARTABLE_STATES,
     SCALING_KEYS,
+    AppChanges,
     diff_app,
     normalize,
     project_live,
@@ -174,6 +175,15 @@ def hint(error: ApiError) -> str:
 # ------------------------------------------------------------------------------------------- provider
 
 
+def _applied_changes(app: App, props: Mapping[str, Any]) -> tuple[dict[str, Any], AppChanges]:
+    """The live app as outputs, and how the inputs differ from it (secrets compared by fingerprint)."""
+    key = new_key()
+    secrets = fingerprints(key, props.get("secretEnv") or {})
+    as_applied = {**props, "secretEnv": secrets, "fingerprintKey": key}
+    live = live_outputs(as_applied, app)
+    return live, diff_app(live, props)
+
+
 class AiAppProvider(ApiProvider):
     """CRUD of one AI Deploy app against the regional API (see the issue and DESIGN.md)."""
 
@@ -220,14 +230,30 @@ class AiAppProvider(ApiProvider):
             )
             raise ProviderError(redact(f"{progress.name}: {error}{hint(error)}{orphan}", secrets)) from None
 
-    def _adoptable(self, client: OvhAiClient, key: str) -> list[App]:
+    def _adoptable(self, client: OvhAiClient, props: Mapping[str, Any], progress: Progress) -> list[App]:
+        """Apps this create may adopt: labelled with the deployment key, alive, and alike in every
+        field that forces a replacement. An app left by an interrupted attempt is alike; one that
+        differs (another name, other volumes) is the app a replacement is about to delete - the
+        engine owns it, and adopting it would delete the live app before its successor exists."""
+        key = props["deploymentKey"]
         apps = client.list_apps(label_selector=f"{DEPLOYMENT_LABEL}={key}")
-        live = [a for a in apps if a.state not in ("DELETING", "DELETED")]
-        return sorted(live, key=lambda a: (a.created_at is None, a.created_at, a.id))
+        alike: list[App] = []
+        for app in apps:
+            if app.state in ("DELETING", "DELETED"):
+                continue
+            differs = _applied_changes(app, props)[1].replaces
+            if differs:
+                progress.say(
+                    f"app {app.id} carries {DEPLOYMENT_LABEL}={key} but differs in {', '.join(differs)}: "
+                    "left alone (the app being replaced, else one to delete by hand)"
+                )
+            else:
+                alike.append(app)
+        return sorted(alike, key=lambda a: (a.created_at is None, a.created_at, a.id))
 
     def _find_or_create(self, client: OvhAiClient, props: Mapping[str, Any], progress: Progress) -> App:
         key = props["deploymentKey"]
-        found = self._adoptable(client, key)
+        found = self._adoptable(client, props, progress)
         if found:
             app = found[0]
             if len(found) > 1:
@@ -257,7 +283,7 @@ class AiAppProvider(ApiProvider):
                     f"create got no clean answer ({error}); looking for the app by its deployment key"
                 )
                 time.sleep(1.0)
-                found = self._adoptable(client, key)
+                found = self._adoptable(client, props, progress)
                 if found:
                     progress.say(f"adopting app {found[0].id}, created by the unanswered request")
                     return found[0]
@@ -265,21 +291,9 @@ class AiAppProvider(ApiProvider):
         raise last
 
     def _converge(self, client: OvhAiClient, app: App, props: Mapping[str, Any], progress: Progress) -> App:
-        """An adopted app may lag the inputs (an image changed between attempts): bring it in line."""
-        key = new_key()
-        as_applied = {
-            **props,
-            "secretEnv": fingerprints(key, props.get("secretEnv") or {}),
-            "fingerprintKey": key,
-        }
-        live = live_outputs(as_applied, app)
-        changes = diff_app(live, props)
-        if changes.replaces:
-            progress.say(f"adopted app differs in {', '.join(changes.replaces)}: replacing it")
-            self._delete(client, app.id, progress)
-            app = client.create_app(wire_spec(props))
-            progress.say(f"created app {app.id}")
-            return app
+        """An adopted app may lag the inputs (an image changed between attempts): bring it in line.
+        It never differs in a field that forces a replacement (see `_adoptable`)."""
+        live, changes = _applied_changes(app, props)
         spec_keys, secret_changed = changes.spec_keys(), "secretEnv" in changes.updates
         if spec_keys or secret_changed:
             progress.say(f"adopted app differs in {', '.join(changes.updates)}: updating it")
