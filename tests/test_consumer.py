@@ -53,10 +53,17 @@ def test_deploys_open_webui_as_a_cpu_app_wired_to_the_endpoint_and_token() -> No
     assert "OPENAI_API_KEY" not in env and MODEL_OUTPUTS["token"] not in repr(spec)
     assert app.inputs["secretEnv"] == {"OPENAI_API_KEY": MODEL_OUTPUTS["token"]}
     assert "secretEnv" in app.secret_inputs
-    assert spec["unsecureHttp"] is False
+    # A browser opens the UI (it cannot send AI Deploy's Bearer token); Open WebUI's login guards it.
+    assert spec["unsecureHttp"] is True and env["WEBUI_AUTH"] == "true"
     assert result.outputs["url"] == app.outputs["url"]
     assert result.outputs["model"] == MODEL_OUTPUTS["model"]
     assert result.secret["url"] is False
+
+
+def test_the_ui_can_be_kept_behind_the_platform_token() -> None:
+    mocks, _ = run(unsecureHttp="false")
+    (app,) = mocks.of_kind("app")
+    assert app.inputs["spec"]["unsecureHttp"] is False
 
 
 def test_bad_cpu_count_names_the_key() -> None:

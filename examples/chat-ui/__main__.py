@@ -15,7 +15,6 @@ PORT = 8080  # Open WebUI's port
 DATA = "/app/backend/data"  # Open WebUI's database and uploads
 
 
-
 def label_value(text: str) -> str:
     """`text` as a valid label value (63 characters of [A-Za-z0-9._-])."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:63].strip("-._")
@@ -47,6 +46,10 @@ spec = pulumi.Output.all(base_url, served_model).apply(
             {"name": "DEFAULT_MODELS", "value": str(values[1])},
             {"name": "ENABLE_OLLAMA_API", "value": "false"},
             {"name": "DATA_DIR", "value": DATA},
+            # A browser cannot send AI Deploy's Bearer token, so the UI is served without it
+            # (unsecureHttp) and Open WebUI's own login guards it; the model endpoint behind it
+            # stays token-guarded.
+            {"name": "WEBUI_AUTH", "value": "true"},
         ],
         "labels": {"vllm-ai-deploy/model-stack": label_value(model_stack)},
         "resources": {"flavor": "ai1-1-cpu", "cpu": cpus},
@@ -55,7 +58,7 @@ spec = pulumi.Output.all(base_url, served_model).apply(
         ],
         "scalingStrategy": {"fixed": {"replicas": 1}},
         "probe": {"path": "/health", "port": PORT},
-        "unsecureHttp": config.get_bool("unsecureHttp") or False,
+        "unsecureHttp": config.get_bool("unsecureHttp", True),
     }
 )
 
