@@ -42,7 +42,8 @@ LISTENING = re.compile(r"emulator listening on (http://127\.0\.0\.1:(\d+))")
 DEFAULT_PORT = 19080
 
 INSTALL_HELP = """\
-The Pulumi CLI is not on PATH. Install it, open a new shell, and run this again:
+The Pulumi CLI is not on PATH nor in this virtual environment. Install it and run this again:
+  This project: bash scripts/setup.sh  (the pinned CLI, built from Go modules without internet)
   Linux/macOS:  curl -fsSL https://get.pulumi.com | sh
   macOS:        brew install pulumi/tap/pulumi
   Windows:      choco install pulumi   (or: winget install pulumi)
@@ -62,7 +63,9 @@ def say(text: str) -> None:
 
 
 def require_pulumi() -> str:
-    found = shutil.which("pulumi")
+    # scripts/setup.sh links the pinned CLI into the virtual environment this script runs from.
+    beside = Path(sys.prefix) / "bin" / "pulumi"
+    found = shutil.which("pulumi") or (str(beside) if beside.exists() else None)
     if found is None:
         print(INSTALL_HELP, file=sys.stderr)
         raise SystemExit(2)

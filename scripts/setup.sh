@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine: a virtual environment in .venv with the pinned runtime and
-# development dependencies and the project installed in editable mode.
+# development dependencies and the project installed in editable mode, and the pinned Pulumi CLI
+# (scripts/install-pulumi.sh: the official installer with internet, else a build from the Go
+# module proxy) linked as .venv/bin/pulumi.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -10,3 +12,12 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements-dev.txt
 echo "set up: $(.venv/bin/python --version) in .venv"
+
+if [ "${SKIP_PULUMI_INSTALL:-}" = "1" ]; then
+  echo "set up: SKIP_PULUMI_INSTALL=1, the Pulumi CLI was not installed (the end-to-end tests need it)"
+  exit 0
+fi
+# The last line of install-pulumi.sh is the path of the `pulumi` binary; its progress is on stderr.
+PULUMI_BIN=$(bash scripts/install-pulumi.sh | tail -n 1)
+ln -sf "$PULUMI_BIN" .venv/bin/pulumi
+echo "set up: $("$PULUMI_BIN" version) at $PULUMI_BIN (linked as .venv/bin/pulumi)"

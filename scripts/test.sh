@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [ -x "$PY" ] || { echo "no .venv: run 'bash scripts/setup.sh' first" >&2; exit 2; }
+# The pinned Pulumi CLI that setup.sh linked there comes first for the end-to-end tests.
+export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; "$PY" -m ruff check .
 echo "== mypy"
 "$PY" -m mypy components emulator __main__.py scripts/local_deploy.py

@@ -1,111 +1,306 @@
-"""End to end with the real Pulumi CLI against the emulator (skipped when `pulumi` is not on PATH).
+"""End to end with the real Pulumi CLI (the pinned one scripts/setup.sh installs) against the emulator.
 
-The project is copied to a temporary directory (so that `pulumi config set` never edits the
-repository's stack files) with its `.venv` linked, a local file backend and passphrase are used,
-and `dev` is pointed at a fresh emulator: `pulumi up`, `pulumi stack output`, a chat completion
-with the openai client, `pulumi preview --expect-no-changes`, a config change updated in place,
-`pulumi refresh`, `pulumi destroy`, and the emulator then holds no app and no token. A second test
-runs the one-command local deploy itself (`scripts/local_deploy.py up` / `down`).
+Each test copies the project to a temp dir (so that `pulumi config set` never edits the
+repository's stack files) with the repository's .venv linked, uses a file backend and a passphrase,
+and points `dev` at a fresh emulator. Nothing is mocked: the engine, the Python language host, the
+dynamic-provider process, the emulator and the OpenAI client are the real ones. Without the CLI the
+tests skip on a developer's machine and fail under CI (tests/pulumi_cli.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from components.ovhai import OvhAiClient
 from emulator.runner import RunningEmulator
+from tests.pulumi_cli import REPO, PulumiProject, clean_env, copy_project, require_pulumi
 
-REPO = Path(__file__).resolve().parent.parent
-PULUMI = shutil.which("pulumi")
 QUESTION = "Give me the name of OVHcloud's founder."
+HF_TOKEN = "hf_e2e_do_not_leak_0123456789"
+MAIN_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py")
+APP_TYPE = "pulumi-python:dynamic/ovhai:AiApp"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(PULUMI is None, reason="the Pulumi CLI is not on PATH (https://www.pulumi.com/docs/install/)"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
-def project(tmp_path: Path, fresh_emulator: RunningEmulator) -> tuple[Path, dict[str, str]]:
-    work = tmp_path / "project"
-    work.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"):
-        shutil.copy(REPO / name, work / name)
-    (work / ".venv").symlink_to(REPO / ".venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-    state = tmp_path / "state"
-    state.mkdir()
-    env.update(
-        PULUMI_BACKEND_URL="file://" + state.as_posix(),
-        PULUMI_CONFIG_PASSPHRASE="e2e-passphrase",
-        PULUMI_SKIP_UPDATE_CHECK="true",
-        OVHAI_TOKEN=fresh_emulator.admin_token,
-        HF_TOKEN="hf_e2e_placeholder",
-    )
-    pulumi(work, env, "stack", "select", "--create", "dev")
-    pulumi(work, env, "config", "set", "ovhai:endpoint", fresh_emulator.base_url)
-    return work, env
+def cli() -> str:
+    return require_pulumi()
 
 
-def pulumi(cwd: Path, env: dict[str, str], *args: str) -> str:
-    assert PULUMI is not None
-    result = subprocess.run([PULUMI, *args, "--non-interactive"], cwd=cwd, env=env, text=True,
-                            capture_output=True, timeout=600)
-    assert result.returncode == 0, f"pulumi {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+@pytest.fixture
+def project(tmp_path: Path, fresh_emulator: RunningEmulator, cli: str) -> PulumiProject:
+    """The main project's `dev` stack, pointed at a fresh emulator."""
+    proj = copy_project(REPO, tmp_path / "main", MAIN_FILES, tmp_path / "state", cli,
+                        OVHAI_TOKEN=fresh_emulator.admin_token, HF_TOKEN=HF_TOKEN)
+    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
+    proj.run("stack", "select", "--create", "dev")
+    proj.config_set("ovhai:endpoint", fresh_emulator.base_url)
+    return proj
 
 
-def outputs(cwd: Path, env: dict[str, str]) -> dict[str, object]:
-    return json.loads(  # type: ignore[no-any-return]
-        pulumi(cwd, env, "stack", "output", "--json", "--show-secrets"))
+@pytest.fixture
+def api(fresh_emulator: RunningEmulator) -> Iterator[OvhAiClient]:
+    with OvhAiClient(fresh_emulator.base_url, fresh_emulator.admin_token) as client:
+        yield client
 
 
-def test_main_job_against_the_emulator(project: tuple[Path, dict[str, str]],
-                                       fresh_emulator: RunningEmulator) -> None:
+def app_urn(project: PulumiProject) -> str:
+    return f"urn:pulumi:dev::vllm-ai-deploy::vllm-ai-deploy:index:VllmDeployment${APP_TYPE}::vllm-app"
+
+
+def request_count(emulator: RunningEmulator) -> int:
+    answer = httpx.get(f"{emulator.base_url}/_emulator/requests",
+                       headers={"Authorization": f"Bearer {emulator.admin_token}"})
+    answer.raise_for_status()
+    return int(answer.json()["count"])
+
+
+def assert_no_plaintext(text: str, secrets: dict[str, str]) -> None:
+    for what, value in secrets.items():
+        assert value not in text, f"{what} appears in plain text"
+
+
+# ----------------------------------------------------------------------------------- the main job
+
+
+def test_up_outputs_chat_no_changes_no_leak_destroy(project: PulumiProject,
+                                                   fresh_emulator: RunningEmulator,
+                                                   api: OvhAiClient) -> None:
     from openai import OpenAI
 
-    work, env = project
-    up = pulumi(work, env, "up", "--yes")
-    assert "Planner's table" in up or "planner" in up.lower()
-    out = outputs(work, env)
-    assert out["flavor"] == "l40s-1-gpu" and out["gpus"] == 2 and out["tensorParallel"] == 2
-    assert str(out["openaiBaseUrl"]).startswith(fresh_emulator.base_url)
-    plain = json.loads(pulumi(work, env, "stack", "output", "--json"))
-    assert plain["token"] == "[secret]"
+    up = project.run("up", "--yes").stdout
+    assert "Planner's table" in up and "+ 4 created" in up
 
+    masked = project.outputs()
+    for key in ("endpoint", "openaiBaseUrl", "model", "appId"):
+        assert masked[key], key
+    assert masked["token"] == "[secret]"
+    out = project.outputs(secrets=True)
+    assert out["flavor"] == "l40s-1-gpu" and out["gpus"] == 2 and out["tensorParallel"] == 2
+    assert str(out["openaiBaseUrl"]) == f"{fresh_emulator.base_url}/app/{out['appId']}/v1"
+
+    # The minted, label-scoped token is what a consumer uses: the OpenAI client gets the seed's answer.
     client = OpenAI(base_url=str(out["openaiBaseUrl"]), api_key=str(out["token"]), max_retries=3)
     reply = client.chat.completions.create(model=str(out["model"]),
                                            messages=[{"role": "user", "content": QUESTION}])
     assert reply.choices[0].message.content
+    streamed = "".join(
+        chunk.choices[0].delta.content or ""
+        for chunk in client.chat.completions.create(
+            model=str(out["model"]), messages=[{"role": "user", "content": QUESTION}], stream=True)
+        if chunk.choices
+    )
+    assert streamed == reply.choices[0].message.content
 
-    pulumi(work, env, "preview", "--expect-no-changes")
+    project.run("preview", "--expect-no-changes")
 
-    pulumi(work, env, "config", "set", "vllm-ai-deploy:gpuMemoryUtilization", "0.85")
-    preview = json.loads(pulumi(work, env, "preview", "--json"))
-    ops = {step["op"] for step in preview.get("steps", []) if step.get("op") != "same"}
-    assert ops == {"update"}, ops
-    pulumi(work, env, "up", "--yes")
-    after = outputs(work, env)
-    assert after["appId"] == out["appId"] and after["token"] == out["token"]
-    with OvhAiClient(fresh_emulator.base_url, fresh_emulator.admin_token) as api:
-        app = api.get_app(str(out["appId"]))
-        assert "0.85" in (app.spec.command or [])
+    # Secrets: only ciphertext in the state, nothing in clear in anything the CLI printed.
+    exported = project.run("stack", "export").stdout
+    secrets = {"HF_TOKEN": HF_TOKEN, "the API token": fresh_emulator.admin_token,
+               "the minted token": str(out["token"])}
+    assert_no_plaintext(exported, secrets)
+    assert '"ciphertext"' in exported
+    assert_no_plaintext("\n".join(project.printed), secrets)
 
-    pulumi(work, env, "refresh", "--yes")
-    pulumi(work, env, "preview", "--expect-no-changes")
-    pulumi(work, env, "destroy", "--yes")
-    with OvhAiClient(fresh_emulator.base_url, fresh_emulator.admin_token) as api:
-        assert api.list_apps() == []
-        assert api.list_tokens() == []
+    project.run("destroy", "--yes")
+    assert api.list_apps() == [] and api.list_tokens() == []
+
+
+def test_update_in_place_then_replace_without_downtime(project: PulumiProject,
+                                                       fresh_emulator: RunningEmulator,
+                                                       api: OvhAiClient) -> None:
+    project.run("up", "--yes")
+    first = project.outputs(secrets=True)
+
+    # An update-in-place field: the engine plans an update, and the app keeps its id.
+    project.config_set("vllm-ai-deploy:gpuMemoryUtilization", "0.85")
+    steps = project.preview_steps("--diff")
+    assert [(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in steps] == [("update", "vllm-app")], steps
+    project.run("up", "--yes")
+    updated = project.outputs(secrets=True)
+    assert updated["appId"] == first["appId"]
+    assert "0.85" in (api.get_app(str(first["appId"])).spec.command or [])
+
+    # A replace field: the engine plans a replacement, creates the new app while the old one still
+    # serves, and deletes the old one only then. A client sending requests to the newest RUNNING
+    # app of the deployment all along sees no failure.
+    project.config_set("vllm-ai-deploy:appName", "vllm-renamed")
+    steps = project.preview_steps("--diff")
+    app_step = next(s for s in steps if s["urn"].endswith("::vllm-app"))
+    assert app_step["op"] == "replace" and "spec.name" in app_step.get("replaceReasons", []), app_step
+
+    watcher = ServingWatcher(fresh_emulator, str(first["labelSelector"]), str(first["model"]))
+    with watcher:
+        project.run("up", "--yes")
+    replaced = project.outputs(secrets=True)
+    new_id, old_id = str(replaced["appId"]), str(first["appId"])
+    assert new_id != old_id
+    assert watcher.failures == [], watcher.failures[:5]
+    assert watcher.requests > 0
+    assert any({old_id, new_id} <= seen for seen in watcher.running_sets), \
+        "the old and the new app were never RUNNING at the same time"
+    assert [a.id for a in api.list_apps()] == [new_id]
+    assert api.get_app(new_id).spec.name == "vllm-renamed"
+
+
+class ServingWatcher:
+    """Polls the deployment's apps and sends a chat request to the newest RUNNING one, in a thread."""
+
+    def __init__(self, emulator: RunningEmulator, selector: str, model: str) -> None:
+        self.emulator, self.selector, self.model = emulator, selector, model
+        self.running_sets: list[set[str]] = []
+        self.failures: list[str] = []
+        self.requests = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> ServingWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        headers = {"Authorization": f"Bearer {self.emulator.admin_token}"}
+        deadline = time.monotonic() + 300  # bounded even if the test hangs
+        with httpx.Client(timeout=10) as http:
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                apps = http.get(f"{self.emulator.base_url}/v1/app", headers=headers,
+                                params={"labelSelector": self.selector}).json()
+                items = apps["items"] if isinstance(apps, dict) else apps
+                running = [a for a in items if a["status"]["state"] == "RUNNING"]
+                self.running_sets.append({a["id"] for a in running})
+                if running:
+                    newest = max(running, key=lambda a: a["createdAt"])
+                    answer = http.post(f"{newest['status']['url']}/v1/chat/completions", headers=headers,
+                                       json={"model": self.model,
+                                             "messages": [{"role": "user", "content": QUESTION}]})
+                    self.requests += 1
+                    if answer.status_code != 200:
+                        self.failures.append(f"{newest['id']}: {answer.status_code} {answer.text[:200]}")
+                time.sleep(0.2)
+
+
+# ----------------------------------------------------------------------------------------- drift
+
+
+def test_drift_deleted_and_stopped_behind_pulumis_back(project: PulumiProject,
+                                                        api: OvhAiClient) -> None:
+    project.run("up", "--yes")
+    first = str(project.outputs()["appId"])
+
+    # Deleted behind Pulumi's back: refresh drops it from the state, up creates a new one.
+    api.delete_app(first, force=True)  # as `ovhai app delete --force` would
+    wait_for(lambda: all(a.id != first for a in api.list_apps()), "the app to be deleted")
+    project.run("refresh", "--yes")
+    state = json.loads(project.run("stack", "export").stdout)
+    assert not [r for r in state["deployment"]["resources"] if r["type"] == APP_TYPE]
+    steps = project.preview_steps()
+    assert ("create", "vllm-app") in [(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in steps], steps
+    project.run("up", "--yes")
+    second = str(project.outputs()["appId"])
+    assert second != first and api.get_app(second).state == "RUNNING"
+
+    # Stopped behind Pulumi's back: refresh records STOPPED, and up starts the same app again
+    # (README, "Drift").
+    api.stop_app(second)
+    wait_for(lambda: api.get_app(second).state == "STOPPED", "the app to stop")
+    project.run("refresh", "--yes")
+    state = json.loads(project.run("stack", "export").stdout)
+    app = next(r for r in state["deployment"]["resources"] if r["type"] == APP_TYPE)
+    assert app["outputs"]["state"] == "STOPPED"
+    planned = [(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in project.preview_steps()]
+    assert planned == [("update", "vllm-app")], planned
+    project.run("up", "--yes")
+    assert str(project.outputs()["appId"]) == second
+    assert api.get_app(second).state == "RUNNING"
+    project.run("preview", "--expect-no-changes")
+
+
+def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+# ------------------------------------------------------------------------------ consumer stacks
+
+
+def test_consumer_stack_reads_the_model_stack(project: PulumiProject, fresh_emulator: RunningEmulator,
+                                              api: OvhAiClient, cli: str, tmp_path: Path) -> None:
+    project.run("up", "--yes")
+    model = project.outputs(secrets=True)
+
+    # The chat UI lives in examples/chat-ui of the same tree (its virtualenv is ../../.venv).
+    ui_dir = project.cwd / "examples" / "chat-ui"
+    ui_dir.parent.mkdir()
+    ui = copy_project(REPO / "examples" / "chat-ui", ui_dir, MAIN_FILES, tmp_path / "state", cli,
+                      OVHAI_TOKEN=fresh_emulator.admin_token)
+    ui.run("stack", "select", "--create", "dev")
+    ui.config_set("ovhai:endpoint", fresh_emulator.base_url)
+    ui.config_set("vllm-chat-ui:modelStack", "organization/vllm-ai-deploy/dev")
+    ui.run("up", "--yes")
+    ui_out = ui.outputs()
+    assert ui_out["model"] == model["model"]
+
+    app = api.get_app(str(ui_out["appId"]))
+    env = {e.name: e.value for e in app.spec.env_vars or []}
+    assert env["OPENAI_API_BASE_URL"] == model["openaiBaseUrl"]
+    assert env["OPENAI_API_KEY"] == model["token"]  # on the platform, as the app's env
+    exported = ui.run("stack", "export").stdout
+    assert str(model["token"]) not in exported  # in the consumer's state only as ciphertext
+    ui.run("destroy", "--yes")
+    project.run("destroy", "--yes")
+    assert api.list_apps() == [] and api.list_tokens() == []
+
+
+# ---------------------------------------------------------------------------------- bad config
+
+
+@pytest.mark.parametrize(
+    ("stack", "settings", "key"),
+    [
+        ("mistral-small-prod", {"vllm-ai-deploy:image": "vllm/vllm-openai:latest"}, "vllm-ai-deploy:image"),
+        ("dev", {"vllm-ai-deploy:maxModelLen": "4000000"}, "vllm-ai-deploy:maxModelLen"),
+    ],
+    ids=["latest-in-prod", "context-fits-no-gpu"],
+)
+def test_bad_config_fails_preview_before_any_api_call(tmp_path: Path, fresh_emulator: RunningEmulator,
+                                                      cli: str, stack: str, settings: dict[str, str],
+                                                      key: str) -> None:
+    files = (*MAIN_FILES, f"Pulumi.{stack}.yaml") if stack != "dev" else MAIN_FILES
+    proj = copy_project(REPO, tmp_path / "main", files, tmp_path / "state", cli,
+                        OVHAI_TOKEN=fresh_emulator.admin_token, HF_TOKEN=HF_TOKEN)
+    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
+    proj.run("stack", "select", "--create", stack)
+    proj.config_set("ovhai:endpoint", fresh_emulator.base_url)
+    for name, value in settings.items():
+        proj.config_set(name, value)
+    before = request_count(fresh_emulator)
+    result = proj.run("preview", ok=False)
+    assert result.returncode != 0
+    printed = result.stdout + result.stderr
+    assert key.split(":", 1)[1] in printed and "pulumi config set" in printed, printed
+    assert "Traceback" not in printed
+    assert request_count(fresh_emulator) == before, "the emulator saw a request"
+
+
+# ------------------------------------------------------------------------- the one-command deploy
 
 
 def _port_free(port: int) -> bool:
@@ -113,24 +308,30 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.mark.skipif(not _port_free(19080), reason="port 19080 (Pulumi.dev.yaml's emulator) is in use")
-def test_one_command_local_deploy(tmp_path: Path) -> None:
+def test_one_command_local_deploy(tmp_path: Path, cli: str) -> None:
+    if not _port_free(19080):
+        pytest.fail("port 19080 (Pulumi.dev.yaml's emulator) is in use: stop what holds it", pytrace=False)
     local = tmp_path / "local"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env = clean_env()
     run = [sys.executable, str(REPO / "scripts" / "local_deploy.py")]
     stack_file = REPO / "Pulumi.dev.yaml"
     original = stack_file.read_text(encoding="utf-8")  # `stack init` adds an encryptionsalt line
-    try:
-        first = subprocess.run([*run, "up", "--local-dir", str(local)], cwd=REPO, env=env, text=True,
-                               capture_output=True, timeout=900)
-        assert first.returncode == 0, first.stdout + first.stderr
-        assert QUESTION in first.stdout
-        again = subprocess.run([*run, "up", "--local-dir", str(local)], cwd=REPO, env=env, text=True,
-                               capture_output=True, timeout=900)
-        assert again.returncode == 0 and "emulator already running" in again.stdout
-    finally:
-        down = subprocess.run([*run, "down", "--local-dir", str(local)], cwd=REPO, env=env, text=True,
+
+    def local_deploy(verb: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*run, verb, "--local-dir", str(local)], cwd=REPO, env=env, text=True,
                               capture_output=True, timeout=900)
+
+    try:
+        first = local_deploy("up")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert QUESTION in first.stdout and "+ 4 created" in first.stdout
+        again = local_deploy("up")
+        assert again.returncode == 0 and "emulator already running" in again.stdout
+        # The second run changes nothing: every resource unchanged, nothing created or updated.
+        assert "4 unchanged" in again.stdout, again.stdout
+        assert not any(word in again.stdout for word in (" created", " updated", " replaced", " deleted"))
+    finally:
+        down = local_deploy("down")
         stack_file.write_text(original, encoding="utf-8")
     assert down.returncode == 0, down.stdout + down.stderr
     assert not (local / "emulator.json").exists()
