@@ -33,22 +33,20 @@ from components.ovhai import (
     WaitTimeout,
 )
 from components.ovhai.models import App
+from components.platform import DEPLOYMENT_LABEL, RESTARTABLE_STATES, STOP_STATES
 from components.resources.credentials import Credentials
 from components.resources.fingerprint import fingerprint, fingerprints, new_key, redact
 from components.resources.progress import Progress
 from components.resources.provider_base import ApiProvider
 from components.resources.readiness import (
     DEFAULT_POLICY,
-    STOP_STATES,
     WaitOutcome,
     WaitPolicy,
     wait_until_ready,
 )
 from components.resources.spec_diff import (
-    DEPLOYMENT_LABEL,
     IMAGE_KEYS,
     PUT_SPEC_KEYS,
-    RESTARTABLE_STATES,
     SCALING_KEYS,
     AppChanges,
     diff_app,

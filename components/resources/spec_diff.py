@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.platform import DEFAULT_GPU_QUOTA, DEPLOYMENT_LABEL, PLATFORM_LABEL_PREFIX, RESTARTABLE_STATES
 from components.resources.fingerprint import fingerprint
 
-DEPLOYMENT_LABEL = "vllm-ai-deploy/deployment"
-PLATFORM_LABEL_PREFIX = "ovh/"
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 
 # Spec fields the platform cannot change on a live app: a new app is needed.
@@ -36,9 +35,6 @@ PUT_SPEC_KEYS = (
 UPDATE_SPEC_KEYS = IMAGE_KEYS + SCALING_KEYS + LABEL_KEYS + PUT_SPEC_KEYS
 # Inputs that only steer the provider itself (no API call when they change).
 PROVIDER_KEYS = ("readiness", "gpuQuota", "keepFailedApps")
-# States after which an update should start the app again (seen by a refresh).
-RESTARTABLE_STATES = ("STOPPED", "FAILED", "ERROR")
-DEFAULT_GPU_QUOTA = 4
 
 
 def is_unknown(value: Any) -> bool:

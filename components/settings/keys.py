@@ -12,10 +12,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.platform import DEPLOYMENT_LABEL, PROJECT
 from components.settings.environments import PINNED_VLLM_IMAGE
 
-PROJECT = "vllm-ai-deploy"
-DEPLOYMENT_LABEL = f"{PROJECT}/deployment"
+__all__ = ["DEPLOYMENT_LABEL", "LIST_KEYS", "PROJECT", "StackConfig", "declared_config", "parse_structured"]
 
 
 def _key(example: str, description: str, *, secret: bool = False) -> Any:

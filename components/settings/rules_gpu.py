@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from components import catalog, sizing
+from components.platform import MAX_GPUS_PER_APP
 from components.settings.rules_base import RuleContext
 
 # vLLM flags the deployment sets itself: giving them again would contradict the plan.
@@ -71,8 +72,9 @@ class GpuRules(RuleContext):
             known = ", ".join(sorted(sizing.FLAVORS))
             p.add("gpuFlavor", f"'{cfg.gpuFlavor}' is not a GPU flavor ({known})", value="l40s-1-gpu")
             ok = False
-        if cfg.gpuCount < 0 or cfg.gpuCount > 4:
-            p.add("gpuCount", f"must be 1..4 GPUs per app, or 0 for the planner (got {cfg.gpuCount})",
+        if cfg.gpuCount < 0 or cfg.gpuCount > MAX_GPUS_PER_APP:
+            p.add("gpuCount", f"must be 1..{MAX_GPUS_PER_APP} GPUs per app, or 0 for the planner "
+                  f"(got {cfg.gpuCount})",
                   value="2")
             ok = False
         elif cfg.gpuFlavor in sizing.FLAVORS and cfg.gpuCount > sizing.FLAVORS[cfg.gpuFlavor].max_gpus:
@@ -130,7 +132,7 @@ class GpuRules(RuleContext):
         message = str(exc)
         # An explicit GPU count that breaks tensor parallelism: another count, same flavor.
         if cfg.gpuCount and any("tensor parallel" in r for pl in exc.plans for r in pl.reasons):
-            for count in range(1, sizing.MAX_GPUS_PER_APP + 1):
+            for count in range(1, MAX_GPUS_PER_APP + 1):
                 if count != cfg.gpuCount and any(
                     pl.fits for pl in sizing.plan(model, **{**kwargs, "gpus": count})
                 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from components import sizing
+from components.platform import MAX_REPLICAS, MAX_WINDOW_SECONDS
 from components.settings.environments import EnvironmentDefaults
 from components.settings.model import ScalingSettings
 from components.settings.rules_base import RuleContext
@@ -27,16 +28,16 @@ class ScalingRules(RuleContext):
                       p.set_cmd("maxReplicas", "3"))
                 return None
             replicas = cfg.replicas or defaults.replicas
-            if not self._within("replicas", replicas, 1, 10, fix="1"):
+            if not self._within("replicas", replicas, 1, MAX_REPLICAS, fix="1"):
                 return None
             return ScalingSettings(replicas=replicas)
         if cfg.replicas:
             p.add("replicas", "fixed replicas and autoscaling (maxReplicas) exclude each other",
                   p.rm_cmd("replicas"))
             ok = False
-        if not self._within("maxReplicas", cfg.maxReplicas, 1, 10, fix="3"):
+        if not self._within("maxReplicas", cfg.maxReplicas, 1, MAX_REPLICAS, fix="3"):
             ok = False
-        if not self._within("minReplicas", cfg.minReplicas, 0, 10, fix="1"):
+        if not self._within("minReplicas", cfg.minReplicas, 0, MAX_REPLICAS, fix="1"):
             ok = False
         elif cfg.minReplicas > cfg.maxReplicas >= 1:
             p.add("minReplicas", f"{cfg.minReplicas} is above maxReplicas {cfg.maxReplicas}",
@@ -48,7 +49,8 @@ class ScalingRules(RuleContext):
             ok = False
         if not self._within("scalingTarget", cfg.scalingTarget, 1, 100, fix="75", unit=" percent"):
             ok = False
-        if not self._within("cooldownSeconds", cfg.cooldownSeconds, 0, 3600, fix="300", unit=" seconds"):
+        if not self._within("cooldownSeconds", cfg.cooldownSeconds, 0, MAX_WINDOW_SECONDS, fix="300",
+                            unit=" seconds"):
             ok = False
         if not ok:
             return None
