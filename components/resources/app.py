@@ -35,6 +35,7 @@ from components.ovhai import (
 from components.ovhai.models import App
 from components.platform import DEPLOYMENT_LABEL, RESTARTABLE_STATES, STOP_STATES
 from components.resources.credentials import Credentials
+from components.resources.field_policy import SPEC_POLICY, update_fields
 from components.resources.fingerprint import fingerprint, fingerprints, new_key, redact
 from components.resources.progress import Progress
 from components.resources.provider_base import ApiProvider
@@ -426,15 +427,16 @@ class AiAppProvider(ApiProvider):
         put_keys = keys & set(PUT_SPEC_KEYS)
         if put_keys or secret_changed:
             body: dict[str, Any] = {}
-            for key in sorted(put_keys - {"envVars", "resources"}):
-                body[key] = (
-                    new_spec.get(key) if new_spec.get(key) is not None else ([] if key == "command" else None)
-                )
+            # Fields sent as themselves first, then envVars (secrets merged), then unpacked ones.
+            unpacked = {k for k in put_keys if update_fields(k) != (k,)}
+            for key in sorted(put_keys - {"envVars"} - unpacked):
+                value = new_spec.get(key)
+                body[key] = value if value is not None else SPEC_POLICY[key].cleared
             if "envVars" in put_keys or secret_changed:
                 body["envVars"] = wire_spec(news).get("envVars", [])
-            if "resources" in put_keys:
-                resources = new_spec.get("resources") or {}
-                body.update({k: resources[k] for k in ("flavor", "gpu", "cpu") if k in resources})
+            for key in sorted(unpacked):
+                nested = new_spec.get(key) or {}
+                body.update({k: nested[k] for k in update_fields(key) if k in nested})
             body = {k: v for k, v in body.items() if v is not None}
             progress.say(
                 f"updating {', '.join(sorted(put_keys | ({'secretEnv'} if secret_changed else set())))}"
@@ -487,7 +489,12 @@ class AiAppProvider(ApiProvider):
 
 
 class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
-    """An AI Deploy app. Outputs: the inputs (secret values fingerprinted) and the app's status."""
+    """An AI Deploy app. Outputs: the inputs (secret values fingerprinted) and the app's status.
+
+    Changing `deploymentKey`, `spec.grpcPort`, `spec.name`, `spec.partnerId`, `spec.region`,
+    `spec.unsecureHttp` or `spec.volumes` replaces the app; any other change updates it in place.
+    (Rendered from field_policy.py; tests/test_field_policy.py keeps this text equal to it.)
+    """
 
     spec: pulumi.Output[dict[str, Any]]
     secretEnv: pulumi.Output[dict[str, str]]
