@@ -23,12 +23,9 @@ def build_launch(settings: Settings) -> vllm.VllmLaunch:
     return vllm.build_launch(
         settings.model,
         settings.plan,
-        served_model_name=settings.served_model_name,
+        options=settings.engine,
         hf_home=settings.cache_path,
         hf_token=settings.hf_token.get_secret_value() if settings.hf_token else None,
-        tool_calling=settings.tool_calling,
-        gpu_memory_utilization=settings.gpu_memory_utilization,
-        extra_args=settings.vllm_args,
     )
 
 

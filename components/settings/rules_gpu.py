@@ -7,26 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import catalog, sizing
+from components import catalog, sizing, vllm
 from components.platform import MAX_GPUS_PER_APP
 from components.settings.rules_base import RuleContext
 
 # vLLM flags the deployment sets itself: giving them again would contradict the plan.
-MANAGED_VLLM_FLAGS = frozenset(
-    {
-        "--model",
-        "--host",
-        "--port",
-        "--tensor-parallel-size",
-        "-tp",
-        "--max-model-len",
-        "--served-model-name",
-        "--gpu-memory-utilization",
-        "--api-key",
-        "--dtype",
-        "--kv-cache-dtype",
-    }
-)
+MANAGED_VLLM_FLAGS = vllm.MANAGED_FLAGS
 DTYPES = ("auto", "bfloat16", "bf16", "float16", "fp16", "half", "fp8")
 KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")
 
