@@ -7,7 +7,7 @@ from typing import Literal
 from components import catalog
 from components.platform import LABEL_VALUE, PLATFORM_LABEL_PREFIX, label_key_ok
 from components.settings.environments import Environment, EnvironmentDefaults
-from components.settings.keys import DEPLOYMENT_LABEL
+from components.settings.keys import DEPLOYMENT_LABEL, choices
 from components.settings.problems import example
 from components.settings.rules_base import RuleContext
 
@@ -43,8 +43,9 @@ class AccessRules(RuleContext):
 
     def _token_role(self, env: Environment | None) -> Literal["read", "operator"] | None:
         role = self.cfg.tokenRole.strip()
-        if role not in ("read", "operator"):
-            self.p.add("tokenRole", f"must be read or operator (got {role!r})", value="read")
+        if role not in choices("tokenRole"):
+            allowed = " or ".join(choices("tokenRole"))
+            self.p.add("tokenRole", f"must be {allowed} (got {role!r})", value="read")
             return None
         if role == "operator" and env == "prod":
             self.warnings.append("tokenRole operator: consumers of this stack's token can manage the app")
