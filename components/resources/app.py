@@ -496,17 +496,20 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
     (Rendered from field_policy.py; tests/test_field_policy.py keeps this text equal to it.)
     """
 
-    spec: pulumi.Output[dict[str, Any]]
-    secretEnv: pulumi.Output[dict[str, str]]
-    readiness: pulumi.Output[dict[str, Any]]
-    deploymentKey: pulumi.Output[str]
-    appId: pulumi.Output[str]
-    url: pulumi.Output[str]
-    state: pulumi.Output[str]
-    availableReplicas: pulumi.Output[int]
-    infoUrl: pulumi.Output[str]
-    monitoringUrl: pulumi.Output[str]
-    createdAt: pulumi.Output[str]
+    spec: pulumi.Output[dict[str, Any]]  # the input AppSpec (camelCase); a refresh lays the live one over it
+    secretEnv: pulumi.Output[dict[str, str]]  # name -> fingerprint of the value (secret), never the value
+    readiness: pulumi.Output[dict[str, Any]]  # {path, timeoutSeconds}: what "ready" meant for the wait
+    deploymentKey: pulumi.Output[str]  # the label value that finds (and adopts) this app
+    gpuQuota: pulumi.Output[int]  # the project's GPU quota the replacement order was planned against
+    keepFailedApps: pulumi.Output[bool]  # whether an app that failed to start is kept for its logs
+    fingerprintKey: pulumi.Output[str]  # the secret key of the secretEnv fingerprints
+    appId: pulumi.Output[str]  # the AI Deploy app id
+    url: pulumi.Output[str]  # the app's own URL (the OpenAI-compatible server behind the platform token)
+    state: pulumi.Output[str]  # the app's state when last seen (RUNNING after a create or update)
+    availableReplicas: pulumi.Output[int]  # replicas serving when last seen
+    infoUrl: pulumi.Output[str]  # the platform's page of the app
+    monitoringUrl: pulumi.Output[str]  # the platform's metrics dashboard of the app
+    createdAt: pulumi.Output[str]  # when the platform created the app (ISO 8601, UTC)
 
     def __init__(
         self,
