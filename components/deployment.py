@@ -23,12 +23,9 @@ def build_launch(settings: Settings) -> vllm.VllmLaunch:
     return vllm.build_launch(
         settings.model,
         settings.plan,
-        served_model_name=settings.served_model_name,
+        options=settings.engine,
         hf_home=settings.cache_path,
         hf_token=settings.hf_token.get_secret_value() if settings.hf_token else None,
-        tool_calling=settings.tool_calling,
-        gpu_memory_utilization=settings.gpu_memory_utilization,
-        extra_args=settings.vllm_args,
     )
 
 
@@ -76,12 +73,29 @@ def planner_report(settings: Settings) -> str:
 
 
 class VllmDeployment(pulumi.ComponentResource):
-    """A vLLM OpenAI-compatible endpoint on AI Deploy and a token scoped to it."""
+    """A vLLM OpenAI-compatible endpoint on AI Deploy and a token scoped to it.
 
-    endpoint: pulumi.Output[str]
-    openai_base_url: pulumi.Output[str]
-    token: pulumi.Output[str]
-    app_id: pulumi.Output[str]
+    Registered outputs (what `__main__` exports), one line each:
+        endpoint             the app's URL
+        openaiBaseUrl        endpoint + /v1, for OpenAI clients
+        model                the model name clients send (servedModelName)
+        token                the consumers' token, scoped to this app's label (secret)
+        appId                the AI Deploy app id
+        flavor, gpus         the plan's GPU flavor and GPUs per replica
+        tensorParallel       vLLM's tensor-parallel size
+        maxModelLen          the context length vLLM serves
+        estimatedHourlyCost  {amount, perReplica, replicas, currency, note[, maxAmount, maxReplicas]}
+        state                the app's state when last seen
+        infoUrl, monitoringUrl  the platform's pages of the app
+        labelSelector        the deployment label the tokens are scoped to
+        operatorToken        an operator token for automation, when asked for (secret)
+    """
+
+    endpoint: pulumi.Output[str]  # the app's URL
+    openai_base_url: pulumi.Output[str]  # endpoint + /v1
+    token: pulumi.Output[str]  # the consumers' scoped token (secret)
+    app_id: pulumi.Output[str]  # the AI Deploy app id
+    outputs: dict[str, Any]  # the registered outputs above, by their exported names
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import Any
 
 from components.catalog import ModelSpec, resolve_model
+from components.platform import FLAVORS, MAX_GPUS_PER_APP, GpuFlavor, gpus_supporting
 
 __all__ = [
     "BLOCK_SIZE",
@@ -51,7 +51,6 @@ __all__ = [
 GIB = 1024**3
 MIB = 1024**2
 BLOCK_SIZE = 16  # vLLM's default KV cache block, in tokens
-MAX_GPUS_PER_APP = 4  # AI Deploy: at most 4 GPUs per app
 
 # --- calibrated overhead model (see module docstring) --------------------------------------------
 # Memory nvidia-smi counts but CUDA never hands to PyTorch (driver/context reservation): the
@@ -86,34 +85,6 @@ _DTYPE_ALIASES = {
     "fp8": "fp8",
 }
 _KV_ALIASES = {"auto": "auto", "fp8": "fp8", "fp8_e4m3": "fp8", "fp8_e5m2": "fp8"}
-
-
-@dataclass(frozen=True)
-class GpuFlavor:
-    """One AI Deploy GPU flavor (per GPU unit)."""
-
-    id: str
-    gpu_model: str
-    memory_mib: int  # as nvidia-smi reports it
-    max_gpus: int
-    bf16: bool
-    fp8: bool
-    hourly_price_eur: float  # indicative; overridable per stack
-    awq: bool = True  # AWQ kernels need compute capability >= 7.5
-
-
-FLAVORS: Mapping[str, GpuFlavor] = MappingProxyType(
-    {
-        # L4 and A100 hourly figures are not in API.md: indicative public list prices, override them.
-        "ai1-1-gpu": GpuFlavor(
-            "ai1-1-gpu", "V100S", 32768, 4, bf16=False, fp8=False, hourly_price_eur=1.93, awq=False
-        ),
-        "l4-1-gpu": GpuFlavor("l4-1-gpu", "L4", 23034, 4, bf16=True, fp8=True, hourly_price_eur=0.75),
-        "l40s-1-gpu": GpuFlavor("l40s-1-gpu", "L40S", 46068, 4, bf16=True, fp8=True, hourly_price_eur=1.40),
-        "a100-1-gpu": GpuFlavor("a100-1-gpu", "A100", 81920, 2, bf16=True, fp8=False, hourly_price_eur=2.75),
-        "h100-1-gpu": GpuFlavor("h100-1-gpu", "H100", 81559, 4, bf16=True, fp8=True, hourly_price_eur=2.80),
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -335,11 +306,11 @@ def _plan_one(
         reasons.append(f"{flavor.gpu_model} has no bfloat16: use float16 (half)")
     quantization = "fp8" if requested_dtype == "fp8" else spec.quantization
     if quantization == "fp8" and not flavor.fp8:
-        reasons.append(f"FP8 weights need L4, L40S or H100, not {flavor.gpu_model}")
+        reasons.append(f"FP8 weights need {gpus_supporting('fp8')}, not {flavor.gpu_model}")
     if quantization == "awq" and not flavor.awq:
         reasons.append(f"AWQ kernels do not run on {flavor.gpu_model}")
     if kv_cache_dtype == "fp8" and not flavor.fp8:
-        reasons.append(f"an FP8 KV cache needs L4, L40S or H100, not {flavor.gpu_model}")
+        reasons.append(f"an FP8 KV cache needs {gpus_supporting('fp8')}, not {flavor.gpu_model}")
     reasons.extend(tensor_parallel_problems(spec, gpus))
     if max_model_len > spec.max_position_embeddings:
         reasons.append(

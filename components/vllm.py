@@ -20,7 +20,7 @@ liveness probe waits that long too before it may restart the container.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ from components.sizing import Plan, checkpoint_bytes
 
 __all__ = [
     "DEADLINE_FLOOR_SECONDS",
+    "MANAGED_FLAGS",
+    "EngineOptions",
     "VllmLaunch",
     "build_launch",
     "progress_deadline_seconds",
@@ -43,6 +45,64 @@ STARTUP_SECONDS = 240
 LIVENESS_TIMEOUT_SECONDS = 5
 LIVENESS_PERIOD_SECONDS = 10
 LIVENESS_FAILURE_THRESHOLD = 3
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The engine options a stack chooses with its own config keys; the plan fixes the rest.
+
+    A new option is a field here and its argv line in `_option_args` (or, for a flag the
+    deployment owns, a row of `_MANAGED`); the settings build this object, the builder reads it.
+    """
+
+    served_model_name: str | None = None  # None: the Hugging Face id
+    gpu_memory_utilization: float | None = None  # None: the plan's
+    tool_calling: bool = False
+    extra_args: tuple[str, ...] = ()  # the stack's vllmArgs, verbatim, last
+
+
+@dataclass(frozen=True)
+class _Build:
+    """What the argv lines read."""
+
+    model: ModelSpec
+    plan: Plan
+    options: EngineOptions
+    name: str
+    port: int
+    utilization: float
+
+
+# Flags the deployment sets from the plan or an option, one row each (None: not given this time).
+# A stack may not give them again in vllmArgs: they are what MANAGED_FLAGS is derived from.
+_MANAGED: tuple[tuple[str, Callable[[_Build], str | None]], ...] = (
+    ("--model", lambda b: b.model.hf_id),
+    ("--served-model-name", lambda b: b.name),
+    ("--host", lambda b: "0.0.0.0"),
+    ("--port", lambda b: str(b.port)),
+    ("--tensor-parallel-size", lambda b: str(b.plan.tensor_parallel)),
+    ("--max-model-len", lambda b: str(b.plan.max_model_len)),
+    ("--gpu-memory-utilization", lambda b: _number(b.utilization)),
+    ("--dtype", lambda b: "half" if b.plan.dtype == "float16" else b.plan.dtype),
+    # Pre-quantised checkpoints declare their method in config.json and vLLM picks the fastest
+    # kernel for it (e.g. awq_marlin); naming it would force the slower one. Only FP8 applied
+    # on the fly to a 16-bit checkpoint needs the flag. (Not refused in vllmArgs, as before.)
+    ("--quantization", lambda b: None if b.model.quantization or b.plan.quantization != "fp8" else "fp8"),
+    ("--kv-cache-dtype", lambda b: "fp8" if b.plan.kv_cache_dtype == "fp8" else None),
+)
+_NOT_REFUSED = frozenset({"--quantization"})
+# Also refused in vllmArgs: an alias of a managed flag, and vLLM's own API key (the platform's
+# token guards the endpoint; a second key would lock the stack's own token out).
+_ALSO_REFUSED = frozenset({"-tp", "--api-key"})
+MANAGED_FLAGS = frozenset(flag for flag, _ in _MANAGED if flag not in _NOT_REFUSED) | _ALSO_REFUSED
+
+
+def _option_args(b: _Build) -> list[str]:
+    """The options' own flags, after the model's (catalog) flags and before the stack's vllmArgs."""
+    args: list[str] = []
+    if b.options.tool_calling and b.model.tool_call_parser:
+        args += ["--enable-auto-tool-choice", "--tool-call-parser", b.model.tool_call_parser]
+    return args
 
 
 @dataclass(frozen=True)
@@ -88,54 +148,43 @@ def build_launch(
     model: ModelSpec,
     plan: Plan,
     *,
-    served_model_name: str | None = None,
+    options: EngineOptions | None = None,
     port: int = 8000,
     hf_home: str = "/hub",
     hf_token: str | None = None,
+    served_model_name: str | None = None,
     tool_calling: bool = False,
     gpu_memory_utilization: float | None = None,
     extra_args: Sequence[str] = (),
 ) -> VllmLaunch:
-    """The vLLM launch for `model` on `plan`; `gpu_memory_utilization` defaults to the plan's."""
+    """The vLLM launch for `model` on `plan` with the stack's engine `options` (the keyword
+    options after `hf_token` are a shorthand for building them, when `options` is not given)."""
+    if options is None:
+        options = EngineOptions(
+            served_model_name=served_model_name,
+            gpu_memory_utilization=gpu_memory_utilization,
+            tool_calling=tool_calling,
+            extra_args=tuple(extra_args),
+        )
     if not 1 <= port <= 65535:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
-    if tool_calling and not model.tool_call_parser:
+    if options.tool_calling and not model.tool_call_parser:
         raise ValueError(f"{model.key} has no known tool-call parser: tool calling cannot be enabled")
-    name = served_model_name or model.hf_id
-    utilization = plan.gpu_memory_utilization if gpu_memory_utilization is None else gpu_memory_utilization
+    name = options.served_model_name or model.hf_id
+    utilization = options.gpu_memory_utilization
+    utilization = plan.gpu_memory_utilization if utilization is None else utilization
     if not 0 < utilization <= 1:
         raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {utilization}")
 
-    command = [
-        *ENTRYPOINT,
-        "--model",
-        model.hf_id,
-        "--served-model-name",
-        name,
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(port),
-        "--tensor-parallel-size",
-        str(plan.tensor_parallel),
-        "--max-model-len",
-        str(plan.max_model_len),
-        "--gpu-memory-utilization",
-        _number(utilization),
-        "--dtype",
-        "half" if plan.dtype == "float16" else plan.dtype,
-    ]
-    # Pre-quantised checkpoints declare their method in config.json and vLLM picks the fastest
-    # kernel for it (e.g. awq_marlin); naming it would force the slower one. Only FP8 applied
-    # on the fly to a 16-bit checkpoint needs the flag.
-    if plan.quantization == "fp8" and model.quantization is None:
-        command += ["--quantization", "fp8"]
-    if plan.kv_cache_dtype == "fp8":
-        command += ["--kv-cache-dtype", "fp8"]
+    build = _Build(model, plan, options, name, port, utilization)
+    command = list(ENTRYPOINT)
+    for flag, value_of in _MANAGED:
+        value = value_of(build)
+        if value is not None:
+            command += [flag, value]
     command += list(model.vllm_flags)
-    if tool_calling and model.tool_call_parser:
-        command += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]
-    command += [str(arg) for arg in extra_args]
+    command += _option_args(build)
+    command += [str(arg) for arg in options.extra_args]
 
     secret_env = {"HF_TOKEN": hf_token} if hf_token else {}
     notes: list[str] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import build_app
-from .context import Context
+from .context import DEFAULT_GPU_QUOTA, Context
 from .runner import DEFAULT_ADMIN_TOKEN
 from .store import Store
 from .timings import parse_timings
@@ -43,7 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fast (default, a start takes ~2 s), realistic (minutes), or per-state seconds as a "
         'JSON file or inline JSON, e.g. \'{"QUEUED": 1, "INITIALIZING": 5, "SCALING": 5}\'',
     )
-    parser.add_argument("--gpu-quota", type=int, default=4, help="project GPU quota (default 4)")
+    parser.add_argument(
+        "--gpu-quota",
+        type=int,
+        default=DEFAULT_GPU_QUOTA,
+        help=f"project GPU quota (default {DEFAULT_GPU_QUOTA})",
+    )
     return parser.parse_args(argv)
 
 

@@ -14,12 +14,14 @@ from .faults import FaultScript
 from .store import Store
 from .timings import FAST, Timings
 
+DEFAULT_GPU_QUOTA = 4  # a project's GPU quota unless OVHcloud raised it
+
 
 @dataclass
 class Context:
     store: Store
     admin_token: str
-    gpu_quota: int = 4
+    gpu_quota: int = DEFAULT_GPU_QUOTA
     timings: Timings = FAST
     base_url: str = "http://127.0.0.1:19080"  # set to the bound port before serving
     faults: FaultScript = field(default_factory=FaultScript)

@@ -40,21 +40,30 @@ def oldest_first(records: Iterable[Record]) -> list[Record]:
     return sorted(records, key=lambda r: (r["createdAt"], r["id"]))
 
 
+# The collections of the state, each named once: the attribute and the state file's key.
+COLLECTIONS = ("apps", "tokens", "volumes")
+
+
 class Store:
+    apps: dict[str, Record]
+    tokens: dict[str, Record]
+    volumes: dict[str, Record]
+
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.lock = asyncio.Lock()
-        self.apps: dict[str, Record] = {}
-        self.tokens: dict[str, Record] = {}
-        self.volumes: dict[str, Record] = {}
+        for name in COLLECTIONS:
+            setattr(self, name, {})
         if path is not None and path.exists():
             self._load(path)
 
+    def _collections(self) -> dict[str, dict[str, Record]]:
+        return {name: getattr(self, name) for name in COLLECTIONS}
+
     def _load(self, path: Path) -> None:
         data = json.loads(path.read_text())
-        self.apps = dict(data.get("apps", {}))
-        self.tokens = dict(data.get("tokens", {}))
-        self.volumes = dict(data.get("volumes", {}))
+        for name in COLLECTIONS:
+            setattr(self, name, dict(data.get(name, {})))
 
     def token_by_value(self, value: str) -> Record | None:
         digest = hash_token(value)
@@ -64,15 +73,14 @@ class Store:
         return None
 
     def reset(self) -> None:
-        self.apps.clear()
-        self.tokens.clear()
-        self.volumes.clear()
+        for collection in self._collections().values():
+            collection.clear()
 
     def save(self) -> None:
         """Write the whole state atomically (no-op without a state file)."""
         if self.path is None:
             return
-        data = {"version": 1, "apps": self.apps, "tokens": self.tokens, "volumes": self.volumes}
+        data = {"version": 1, **self._collections()}
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=directory)

@@ -36,6 +36,7 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$"
 PLATFORM_PREFIX = "ovh/"
 STARTUP_LABEL = "emulator/startup-seconds"
 MAX_REPLICAS = 10
+MAX_WINDOW_SECONDS = 3600  # stabilization windows and cooldown
 
 
 def obj(value: Any, path: str) -> dict[str, Any]:
@@ -200,10 +201,10 @@ def _automatic(value: Any, path: str) -> dict[str, Any]:
     }
     for key in ("scaleUpStabilizationWindowSeconds", "scaleDownStabilizationWindowSeconds"):
         if raw.get(key) is not None:
-            result[key] = integer(raw[key], f"{path}.{key}", 0, 3600)
+            result[key] = integer(raw[key], f"{path}.{key}", 0, MAX_WINDOW_SECONDS)
     if raw.get("cooldownPeriodSeconds") is not None:
         result["cooldownPeriodSeconds"] = integer(
-            raw["cooldownPeriodSeconds"], f"{path}.cooldownPeriodSeconds", 0, 3600
+            raw["cooldownPeriodSeconds"], f"{path}.cooldownPeriodSeconds", 0, MAX_WINDOW_SECONDS
         )
     if raw.get("customMetrics") is not None:
         result["customMetrics"] = _custom_metrics(raw["customMetrics"], f"{path}.customMetrics")

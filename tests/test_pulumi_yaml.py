@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from components.settings import PROJECT, StackConfig, declared_config
+from components.settings.pulumi_yaml import COMMAND, render
 from tests.shared_reference import shared_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,12 +89,17 @@ def test_pulumi_yaml_runtime_and_config_declarations(project_dir: Path) -> None:
 def test_project_config_is_the_settings_model() -> None:
     project = load_yaml(REPO / "Pulumi.yaml")
     assert project["name"] == PROJECT
-    assert project["config"] == declared_config()
+    assert project["config"] == declared_config(), f"Pulumi.yaml's config: is stale: run `{COMMAND}`"
     assert set(project["config"]) == set(StackConfig.model_fields)
     required = [k for k, d in project["config"].items() if "default" not in d]
     assert required == ["model"]
     venv = REPO / project["runtime"]["options"]["virtualenv"]
     assert venv.name == ".venv"
+
+
+def test_pulumi_yaml_is_what_the_command_writes() -> None:
+    text = (REPO / "Pulumi.yaml").read_text(encoding="utf-8")
+    assert render(text) == text, f"Pulumi.yaml differs from the settings' keys: run `{COMMAND}`"
 
 
 @pytest.mark.parametrize("stack_file", stack_files(), ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -1,7 +1,21 @@
-"""Typed errors of the AI Deploy API.
+"""Typed errors of the AI Deploy API: one tree, so `except OvhAiError` catches all of them.
 
-Every error carries the HTTP method, the path (without query string), the status and the server's
-message; none ever carries the token (the client redacts it from server messages too).
+    OvhAiError                     anything the API layer raises
+    +-- ApiError                   a call that did not succeed: method, path, status, message
+    |   +-- InvalidRequest         400
+    |   +-- Unauthorized           401
+    |   +-- PaymentRequired        402 (quota, payment method)
+    |   +-- Forbidden              403
+    |   +-- NotFound               404
+    |   +-- Conflict               409
+    |   +-- RateLimited            429 (retry_after)
+    |   +-- ServerError            5xx
+    |   +-- ApiConnectionError     no complete response (maybe_applied)
+    |       +-- ApiTimeout         no answer in time
+    +-- WaitTimeout                a wait reached its deadline (also a TimeoutError)
+
+Every ApiError carries the HTTP method, the path (without query string), the status and the
+server's message; none ever carries the token (the client redacts it from server messages too).
 """
 
 from __future__ import annotations
@@ -16,7 +30,11 @@ def _reason(status: int) -> str:
         return "HTTP error"
 
 
-class ApiError(Exception):
+class OvhAiError(Exception):
+    """The base of every error of the API layer (see the tree in the module docstring)."""
+
+
+class ApiError(OvhAiError):
     """An API call that did not succeed. Subclasses say what it means; `status` says how."""
 
     def __init__(self, method: str, path: str, status: int, message: str) -> None:
@@ -127,7 +145,7 @@ class ApiTimeout(ApiConnectionError):
     """The server did not answer in time (a read timeout: the request may have been applied)."""
 
 
-class WaitTimeout(TimeoutError):
+class WaitTimeout(OvhAiError, TimeoutError):
     """`wait_for_app` reached its deadline before the app reached a wanted or terminal state."""
 
     def __init__(self, app_id: str, last_state: str | None, elapsed: float) -> None:

@@ -30,6 +30,15 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.platform import (
+    ENV_NAME,
+    LABEL_VALUE,
+    MAX_REPLICAS,
+    MAX_WINDOW_SECONDS,
+    TERMINAL_STATES,
+    label_key_ok,
+)
+
 __all__ = [
     "TERMINAL_STATES",
     "App",
@@ -79,16 +88,9 @@ __all__ = [
     "field_errors",
 ]
 
-# Environment variable names a shell can use (what the regional API and the emulator accept).
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Kubernetes label syntax: `[prefix/]name` and a value of up to 63 characters.
-LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-
 Port = Annotated[int, Field(ge=1, le=65535)]
-Replicas = Annotated[int, Field(ge=1, le=10)]
-WindowSeconds = Annotated[int, Field(ge=0, le=3600)]
+Replicas = Annotated[int, Field(ge=1, le=MAX_REPLICAS)]
+WindowSeconds = Annotated[int, Field(ge=0, le=MAX_WINDOW_SECONDS)]
 NonNegative = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
 
@@ -143,9 +145,6 @@ class AppState(StrEnum):
     ERROR = "ERROR"
     STANDBY = "STANDBY"
 
-
-# States an app does not leave on its own (STOPPED only counts when it was not the goal).
-TERMINAL_STATES: frozenset[str] = frozenset({"FAILED", "ERROR", "DELETED", "STOPPED"})
 
 
 class TokenRole(StrEnum):
@@ -260,7 +259,7 @@ class CustomMetrics(WireModel):
 
 
 class AutomaticScaling(WireModel):
-    replicas_min: Annotated[int, Field(ge=0, le=10)]  # 0: scale to zero (STANDBY)
+    replicas_min: Annotated[int, Field(ge=0, le=MAX_REPLICAS)]  # 0: scale to zero (STANDBY)
     replicas_max: Replicas
     resource_type: ScalingResourceType | None = None
     average_usage_target: Annotated[int, Field(ge=1, le=100)] | None = None
@@ -494,8 +493,7 @@ class AppSpec(WireModel):
     @classmethod
     def _label_syntax(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for name, label in (value or {}).items():
-            prefix, _, rest = name.rpartition("/")
-            if "/" in prefix or not LABEL_NAME.match(rest) or (prefix and not LABEL_PREFIX.match(prefix)):
+            if not label_key_ok(name):
                 raise ValueError(
                     f"invalid label name {name!r} ([prefix/]name of alphanumerics, '-', '_', '.')"
                 )

@@ -33,22 +33,21 @@ from components.ovhai import (
     WaitTimeout,
 )
 from components.ovhai.models import App
+from components.platform import DEPLOYMENT_LABEL, RESTARTABLE_STATES, STOP_STATES
 from components.resources.credentials import Credentials
+from components.resources.field_policy import SPEC_POLICY, update_fields
 from components.resources.fingerprint import fingerprint, fingerprints, new_key, redact
 from components.resources.progress import Progress
 from components.resources.provider_base import ApiProvider
 from components.resources.readiness import (
     DEFAULT_POLICY,
-    STOP_STATES,
     WaitOutcome,
     WaitPolicy,
     wait_until_ready,
 )
 from components.resources.spec_diff import (
-    DEPLOYMENT_LABEL,
     IMAGE_KEYS,
     PUT_SPEC_KEYS,
-    RESTARTABLE_STATES,
     SCALING_KEYS,
     AppChanges,
     diff_app,
@@ -428,15 +427,16 @@ class AiAppProvider(ApiProvider):
         put_keys = keys & set(PUT_SPEC_KEYS)
         if put_keys or secret_changed:
             body: dict[str, Any] = {}
-            for key in sorted(put_keys - {"envVars", "resources"}):
-                body[key] = (
-                    new_spec.get(key) if new_spec.get(key) is not None else ([] if key == "command" else None)
-                )
+            # Fields sent as themselves first, then envVars (secrets merged), then unpacked ones.
+            unpacked = {k for k in put_keys if update_fields(k) != (k,)}
+            for key in sorted(put_keys - {"envVars"} - unpacked):
+                value = new_spec.get(key)
+                body[key] = value if value is not None else SPEC_POLICY[key].cleared
             if "envVars" in put_keys or secret_changed:
                 body["envVars"] = wire_spec(news).get("envVars", [])
-            if "resources" in put_keys:
-                resources = new_spec.get("resources") or {}
-                body.update({k: resources[k] for k in ("flavor", "gpu", "cpu") if k in resources})
+            for key in sorted(unpacked):
+                nested = new_spec.get(key) or {}
+                body.update({k: nested[k] for k in update_fields(key) if k in nested})
             body = {k: v for k, v in body.items() if v is not None}
             progress.say(
                 f"updating {', '.join(sorted(put_keys | ({'secretEnv'} if secret_changed else set())))}"
@@ -489,19 +489,27 @@ class AiAppProvider(ApiProvider):
 
 
 class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
-    """An AI Deploy app. Outputs: the inputs (secret values fingerprinted) and the app's status."""
+    """An AI Deploy app. Outputs: the inputs (secret values fingerprinted) and the app's status.
 
-    spec: pulumi.Output[dict[str, Any]]
-    secretEnv: pulumi.Output[dict[str, str]]
-    readiness: pulumi.Output[dict[str, Any]]
-    deploymentKey: pulumi.Output[str]
-    appId: pulumi.Output[str]
-    url: pulumi.Output[str]
-    state: pulumi.Output[str]
-    availableReplicas: pulumi.Output[int]
-    infoUrl: pulumi.Output[str]
-    monitoringUrl: pulumi.Output[str]
-    createdAt: pulumi.Output[str]
+    Changing `deploymentKey`, `spec.grpcPort`, `spec.name`, `spec.partnerId`, `spec.region`,
+    `spec.unsecureHttp` or `spec.volumes` replaces the app; any other change updates it in place.
+    (Rendered from field_policy.py; tests/test_field_policy.py keeps this text equal to it.)
+    """
+
+    spec: pulumi.Output[dict[str, Any]]  # the input AppSpec (camelCase); a refresh lays the live one over it
+    secretEnv: pulumi.Output[dict[str, str]]  # name -> fingerprint of the value (secret), never the value
+    readiness: pulumi.Output[dict[str, Any]]  # {path, timeoutSeconds}: what "ready" meant for the wait
+    deploymentKey: pulumi.Output[str]  # the label value that finds (and adopts) this app
+    gpuQuota: pulumi.Output[int]  # the project's GPU quota the replacement order was planned against
+    keepFailedApps: pulumi.Output[bool]  # whether an app that failed to start is kept for its logs
+    fingerprintKey: pulumi.Output[str]  # the secret key of the secretEnv fingerprints
+    appId: pulumi.Output[str]  # the AI Deploy app id
+    url: pulumi.Output[str]  # the app's own URL (the OpenAI-compatible server behind the platform token)
+    state: pulumi.Output[str]  # the app's state when last seen (RUNNING after a create or update)
+    availableReplicas: pulumi.Output[int]  # replicas serving when last seen
+    infoUrl: pulumi.Output[str]  # the platform's page of the app
+    monitoringUrl: pulumi.Output[str]  # the platform's metrics dashboard of the app
+    createdAt: pulumi.Output[str]  # when the platform created the app (ISO 8601, UTC)
 
     def __init__(
         self,

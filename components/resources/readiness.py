@@ -19,10 +19,9 @@ import httpx
 
 from components.ovhai import OvhAiClient
 from components.ovhai.models import App
+from components.platform import STOP_STATES
 from components.resources.progress import Progress
 
-# States after which waiting longer cannot help.
-STOP_STATES = frozenset({"FAILED", "ERROR", "STOPPED", "STOPPING", "DELETING", "DELETED"})
 CONFIRM_PAUSE = 1.0
 
 

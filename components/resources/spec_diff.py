@@ -12,33 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.platform import DEFAULT_GPU_QUOTA, DEPLOYMENT_LABEL, PLATFORM_LABEL_PREFIX, RESTARTABLE_STATES
+from components.resources.field_policy import INPUT_POLICY, SPEC_POLICY, keys_applied_by
 from components.resources.fingerprint import fingerprint
 
-DEPLOYMENT_LABEL = "vllm-ai-deploy/deployment"
-PLATFORM_LABEL_PREFIX = "ovh/"
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 
-# Spec fields the platform cannot change on a live app: a new app is needed.
-REPLACE_SPEC_KEYS = ("name", "volumes", "unsecureHttp", "grpcPort")
-# Spec fields changed in place, and the endpoint that changes each.
-IMAGE_KEYS = ("image",)
-SCALING_KEYS = ("scalingStrategy",)
-LABEL_KEYS = ("labels",)
-PUT_SPEC_KEYS = (
-    "command",
-    "envVars",
-    "defaultHttpPort",
-    "probe",
-    "livenessProbe",
-    "deploymentStrategy",
-    "resources",
-)
-UPDATE_SPEC_KEYS = IMAGE_KEYS + SCALING_KEYS + LABEL_KEYS + PUT_SPEC_KEYS
-# Inputs that only steer the provider itself (no API call when they change).
-PROVIDER_KEYS = ("readiness", "gpuQuota", "keepFailedApps")
-# States after which an update should start the app again (seen by a refresh).
-RESTARTABLE_STATES = ("STOPPED", "FAILED", "ERROR")
-DEFAULT_GPU_QUOTA = 4
+# Views of the field policy (field_policy.py): one table decides, these names only group it.
+REPLACE_SPEC_KEYS = keys_applied_by("replace")
+IMAGE_KEYS = keys_applied_by("image")
+SCALING_KEYS = keys_applied_by("scaling")
+LABEL_KEYS = keys_applied_by("labels")
+PUT_SPEC_KEYS = keys_applied_by("put")
+UPDATE_SPEC_KEYS = tuple(k for k, p in SPEC_POLICY.items() if not p.replaces)
+REPLACE_INPUT_KEYS = keys_applied_by("replace", INPUT_POLICY)
+PROVIDER_KEYS = keys_applied_by("provider", INPUT_POLICY)
 
 
 def is_unknown(value: Any) -> bool:
@@ -149,8 +137,9 @@ def diff_app(olds: Mapping[str, Any], news: Mapping[str, Any]) -> AppChanges:
         return changes
     new_spec: Mapping[str, Any] = new_spec_raw
 
-    if not same(olds.get("deploymentKey"), news.get("deploymentKey")):
-        changes.replaces.append("deploymentKey")
+    for key in REPLACE_INPUT_KEYS:
+        if not same(olds.get(key), news.get(key)):
+            changes.replaces.append(key)
     for key in sorted(set(old_spec) | set(new_spec)):
         old, new = old_spec.get(key), new_spec.get(key)
         if key == "labels" and not contains_unknown(new):
@@ -158,7 +147,7 @@ def diff_app(olds: Mapping[str, Any], news: Mapping[str, Any]) -> AppChanges:
         if not contains_unknown(new) and same(old, new):
             continue
         path = f"spec.{key}"
-        # Unknown fields (a newer API) are replaced: safer than an update the API may not offer.
+        # A field the policy does not know (a newer API) is replaced (see field_policy.py).
         (changes.updates if key in UPDATE_SPEC_KEYS else changes.replaces).append(path)
     if secret_env_changed(olds, news):
         changes.updates.append("secretEnv")

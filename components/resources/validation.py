@@ -7,17 +7,20 @@ name the field with its input path (`spec.resources.gpu`) and say what would be 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from components.ovhai.models import ENV_NAME, AppSpec, TokenRole
-from components.resources.spec_diff import (
+from components.ovhai.models import AppSpec, TokenRole
+from components.platform import (
     DEFAULT_GPU_QUOTA,
     DEPLOYMENT_LABEL,
+    ENV_NAME,
+    LABEL_VALUE,
     PLATFORM_LABEL_PREFIX,
+)
+from components.resources.spec_diff import (
     contains_unknown,
     is_unknown,
     normalize,
@@ -26,8 +29,6 @@ from components.resources.spec_diff import (
 Failure = tuple[str, str]  # (property path, reason)
 
 DEFAULT_TIMEOUT_SECONDS = 1800  # a 24B model on 2 L40S: image pull + weights download + load
-# Kubernetes label values (the platform runs on it): the deployment key is one.
-LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
 
 def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
@@ -95,7 +96,7 @@ def check_app(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         key = inputs["deploymentKey"] = spec["name"]
     if key is None:
         failures.append(("deploymentKey", "required: a stable string that identifies this deployment"))
-    elif not is_unknown(key) and (not isinstance(key, str) or not LABEL_VALUE.match(key)):
+    elif not is_unknown(key) and (not isinstance(key, str) or not key or not LABEL_VALUE.match(key)):
         failures.append(
             (
                 "deploymentKey",

@@ -8,76 +8,31 @@ applies the environment's defaults, resolves the model, runs the GPU planner and
 
 Modules, one job each:
     environments   dev/staging/prod and their defaults, the pinned vLLM image
-    keys           `StackConfig` (the declared keys), `declared_config()` for Pulumi.yaml
+    keys           `StackConfig` (the declared keys, each with its own constraint), `declared_config()`
+    pulumi_yaml    `python -m components.settings.pulumi_yaml --write`: Pulumi.yaml's config block
     problems       `ConfigProblem`, `SettingsError`, the fix commands, the problem collector
     model          the resolved `Settings`, `VolumeSettings`, `ScalingSettings`
     rules*         the resolver (`rules`) and its rule groups (identity, scaling, volumes, gpu,
                    access, lifecycle) sharing `rules_base.RuleContext`
     loading        `load_settings()`: raw CLI values -> `StackConfig` -> rules -> `Settings`
+
+`__all__` is what the other layers use; the rest is reached through its module.
 """
 
-from components.settings.environments import (
-    ENVIRONMENT_DEFAULTS,
-    ENVIRONMENTS,
-    PINNED_VLLM_IMAGE,
-    Environment,
-    EnvironmentDefaults,
-)
-from components.settings.keys import (
-    DEPLOYMENT_LABEL,
-    LIST_KEYS,
-    PROJECT,
-    StackConfig,
-    declared_config,
-    parse_structured,
-)
+from components.settings.environments import PINNED_VLLM_IMAGE
+from components.settings.keys import PROJECT, StackConfig, declared_config
 from components.settings.loading import load_settings
-from components.settings.model import (
-    COST_NOTE,
-    ScalingSettings,
-    Settings,
-    VolumeSettings,
-    deployment_label_value,
-)
-from components.settings.problems import (
-    ConfigProblem,
-    SettingsError,
-    example,
-    full_key,
-    rm_command,
-    set_command,
-)
-from components.settings.rules_gpu import DTYPES, KV_CACHE_DTYPES, MANAGED_VLLM_FLAGS
-from components.settings.rules_identity import FLOATING_TAGS
-from components.settings.rules_volumes import RESERVED_MOUNTS
+from components.settings.model import Settings, deployment_label_value
+from components.settings.problems import ConfigProblem, SettingsError
 
 __all__ = [
-    "COST_NOTE",
-    "DEPLOYMENT_LABEL",
-    "DTYPES",
-    "ENVIRONMENTS",
-    "ENVIRONMENT_DEFAULTS",
-    "FLOATING_TAGS",
-    "KV_CACHE_DTYPES",
-    "LIST_KEYS",
-    "MANAGED_VLLM_FLAGS",
     "PINNED_VLLM_IMAGE",
     "PROJECT",
-    "RESERVED_MOUNTS",
     "ConfigProblem",
-    "Environment",
-    "EnvironmentDefaults",
-    "ScalingSettings",
     "Settings",
     "SettingsError",
     "StackConfig",
-    "VolumeSettings",
     "declared_config",
     "deployment_label_value",
-    "example",
-    "full_key",
     "load_settings",
-    "parse_structured",
-    "rm_command",
-    "set_command",
 ]

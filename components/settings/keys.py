@@ -1,8 +1,14 @@
 """The config keys of a stack: `StackConfig`, one typed field per key, as Pulumi.yaml declares them.
 
-Pulumi.yaml declares the same keys (`declared_config()` renders the declarations and a test keeps
-the two equal). Keys whose default depends on the environment are declared with an "automatic"
-default (`""` or `0`): the CLI injects declared defaults, so an unset key must look like one.
+Pulumi.yaml declares the same keys (`declared_config()` renders the declarations; regenerate them
+with `python -m components.settings.pulumi_yaml --write`). Keys whose default depends on the
+environment are declared with an "automatic" default (`""` or `0`): the CLI injects declared
+defaults, so an unset key must look like one.
+
+A single key's own constraint (a range, a set of values) stands on its field (`bounds=`,
+`choices=`), and its description is built from the same constants; the rules read it back with
+`bounds()` / `choices()` and keep their own messages. Rules across keys are plain functions of
+the `rules_*` modules.
 """
 
 from __future__ import annotations
@@ -12,15 +18,60 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.platform import (
+    DEPLOYMENT_LABEL,
+    MAX_GPUS_PER_APP,
+    MAX_REPLICAS,
+    MAX_WINDOW_SECONDS,
+    PROJECT,
+)
 from components.settings.environments import PINNED_VLLM_IMAGE
 
-PROJECT = "vllm-ai-deploy"
-DEPLOYMENT_LABEL = f"{PROJECT}/deployment"
+__all__ = [
+    "DEPLOYMENT_LABEL",
+    "DTYPES",
+    "KV_CACHE_DTYPES",
+    "LIST_KEYS",
+    "PROJECT",
+    "StackConfig",
+    "bounds",
+    "choices",
+    "declared_config",
+    "parse_structured",
+]
+
+DTYPES = ("auto", "bfloat16", "bf16", "float16", "fp16", "half", "fp8")
+KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")
+GPU_MEMORY_UTILIZATION = (0.5, 0.98)
+REPLICAS = (1, MAX_REPLICAS)
+MIN_REPLICAS = (0, MAX_REPLICAS)
+SCALING_METRICS = ("CPU", "RAM")
+SCALING_TARGET = (1, 100)
+COOLDOWN_SECONDS = (0, MAX_WINDOW_SECONDS)
+READINESS_SECONDS = (60, 14400)
+TOKEN_ROLES = ("read", "operator")
 
 
-def _key(example: str, description: str, *, secret: bool = False) -> Any:
-    """Field metadata: the config key's example value (for fix commands) and Pulumi.yaml text."""
-    return {"example": example, "description": description, "secret": secret}
+def _key(
+    example: str,
+    description: str,
+    *,
+    secret: bool = False,
+    bounds: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """Field metadata: the config key's example value (for fix commands), Pulumi.yaml text, and
+    the key's own constraint (checked by the rules, which word the problem and its fix)."""
+    return {"example": example, "description": description, "secret": secret, "bounds": bounds,
+            "choices": choices}  # fmt: skip
+
+
+def _or(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def _span(limits: tuple[float, float]) -> str:
+    return f"{limits[0]:g}..{limits[1]:g}"
 
 
 class StackConfig(BaseModel):
@@ -61,21 +112,35 @@ class StackConfig(BaseModel):
         "",
         json_schema_extra=_key(
             "l40s-1-gpu",
-            "GPU flavor (l4-1-gpu, l40s-1-gpu, a100-1-gpu, h100-1-gpu, ai1-1-gpu); empty: planner.",
+            # No list here: a new flavor is a row of components/platform.py, not a Pulumi.yaml edit.
+            "GPU flavor, e.g. l40s-1-gpu (an unknown one is refused with the list); empty: planner.",
         ),
     )
     gpuCount: int = Field(
-        0, json_schema_extra=_key("2", "GPUs per replica (also the tensor-parallel size); 0: planner.")
+        0,
+        json_schema_extra=_key(
+            "2", "GPUs per replica (also the tensor-parallel size); 0: planner.", bounds=(0, MAX_GPUS_PER_APP)
+        ),
     )
     maxModelLen: int = Field(
         0, json_schema_extra=_key("16384", "Context length in tokens; 0: the model's own maximum.")
     )
     dtype: str = Field(
-        "auto", json_schema_extra=_key("bfloat16", "Weights dtype: auto, bfloat16, float16 (half), fp8.")
+        "auto",
+        json_schema_extra=_key(
+            "bfloat16", "Weights dtype: auto, bfloat16, float16 (half), fp8.", choices=DTYPES
+        ),
     )
-    kvCacheDtype: str = Field("auto", json_schema_extra=_key("fp8", "KV-cache dtype: auto or fp8."))
+    kvCacheDtype: str = Field(
+        "auto", json_schema_extra=_key("fp8", "KV-cache dtype: auto or fp8.", choices=KV_CACHE_DTYPES)
+    )
     gpuMemoryUtilization: str = Field(
-        "0.9", json_schema_extra=_key("0.9", "Share of GPU memory vLLM may use, 0.5 to 0.98.")
+        "0.9",
+        json_schema_extra=_key(
+            "0.9",
+            "Share of GPU memory vLLM may use, {:g} to {:g}.".format(*GPU_MEMORY_UTILIZATION),
+            bounds=GPU_MEMORY_UTILIZATION,
+        ),
     )
     toolCalling: bool = Field(
         False, json_schema_extra=_key("true", "Enable tool calling with the model's parser.")
@@ -94,20 +159,43 @@ class StackConfig(BaseModel):
     )
     replicas: int = Field(
         0,
-        json_schema_extra=_key("1", "Fixed replicas 1..10; 0: the environment's (dev 1, staging 1, prod 2)."),
+        json_schema_extra=_key(
+            "1",
+            f"Fixed replicas {_span(REPLICAS)}; 0: the environment's (dev 1, staging 1, prod 2).",
+            bounds=REPLICAS,
+        ),
     )
     minReplicas: int = Field(
-        1, json_schema_extra=_key("0", "Autoscaling minimum (0: scale to zero); used when maxReplicas > 0.")
+        1,
+        json_schema_extra=_key(
+            "0", "Autoscaling minimum (0: scale to zero); used when maxReplicas > 0.", bounds=MIN_REPLICAS
+        ),
     )
     maxReplicas: int = Field(
-        0, json_schema_extra=_key("3", "Autoscaling maximum 1..10; 0: fixed replicas.")
+        0,
+        json_schema_extra=_key(
+            "3", f"Autoscaling maximum {_span(REPLICAS)}; 0: fixed replicas.", bounds=REPLICAS
+        ),
     )
-    scalingMetric: str = Field("CPU", json_schema_extra=_key("CPU", "Autoscaling metric: CPU or RAM."))
+    scalingMetric: str = Field(
+        "CPU",
+        json_schema_extra=_key(
+            "CPU", f"Autoscaling metric: {_or(SCALING_METRICS)}.", choices=SCALING_METRICS
+        ),
+    )
     scalingTarget: int = Field(
-        75, json_schema_extra=_key("75", "Autoscaling average usage target in percent, 1..100.")
+        75,
+        json_schema_extra=_key(
+            "75", f"Autoscaling average usage target in percent, {_span(SCALING_TARGET)}.",
+            bounds=SCALING_TARGET,
+        ),
     )
     cooldownSeconds: int = Field(
-        300, json_schema_extra=_key("600", "Autoscaling cooldown before scaling down (to zero), 0..3600.")
+        300,
+        json_schema_extra=_key(
+            "600", f"Autoscaling cooldown before scaling down (to zero), {_span(COOLDOWN_SECONDS)}.",
+            bounds=COOLDOWN_SECONDS,
+        ),
     )
     cacheVolume: str = Field(
         "standalone",
@@ -127,7 +215,10 @@ class StackConfig(BaseModel):
         ),
     )
     tokenRole: str = Field(
-        "read", json_schema_extra=_key("read", "Role of the consumers' token: read or operator.")
+        "read",
+        json_schema_extra=_key(
+            "read", f"Role of the consumers' token: {_or(TOKEN_ROLES)}.", choices=TOKEN_ROLES
+        ),
     )
     tokenRotation: str = Field(
         "", json_schema_extra=_key("2025-06-01", "Change this value to renew the tokens in place.")
@@ -142,7 +233,10 @@ class StackConfig(BaseModel):
     readinessTimeoutSeconds: int = Field(
         0,
         json_schema_extra=_key(
-            "3600", "Deadline for the app to serve, 60..14400 s; 0: the environment's (1800/2700/3600)."
+            "3600",
+            f"Deadline for the app to serve, {_span(READINESS_SECONDS)} s; 0: the environment's "
+            "(1800/2700/3600).",
+            bounds=READINESS_SECONDS,
         ),
     )
     keepFailedApps: str = Field(
@@ -190,6 +284,26 @@ def declared_config() -> dict[str, dict[str, Any]]:
             decl["default"] = f.get_default(call_default_factory=True)
         out[name] = decl
     return out
+
+
+def _extra(name: str) -> dict[str, Any]:
+    extra = StackConfig.model_fields[name].json_schema_extra
+    assert isinstance(extra, dict)
+    return extra
+
+
+def bounds(name: str) -> tuple[Any, Any]:
+    """The (low, high) range declared on the key `name`."""
+    limits = _extra(name)["bounds"]
+    assert limits is not None, name
+    return limits[0], limits[1]
+
+
+def choices(name: str) -> tuple[str, ...]:
+    """The values declared for the key `name`."""
+    values = _extra(name)["choices"]
+    assert values is not None, name
+    return tuple(values)
 
 
 def parse_structured(text: str) -> Any:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from components import catalog, sizing
+from components import catalog, sizing, vllm
 from components.settings.environments import Environment
 from components.settings.keys import DEPLOYMENT_LABEL
 
@@ -93,7 +93,7 @@ class Settings(BaseModel):
     stack: str
     environment: Environment
     model: catalog.ModelSpec
-    served_model_name: str
+    engine: vllm.EngineOptions  # what the stack chose for vLLM; the plan fixes the rest
     app_name: str
     plan: sizing.Plan
     plans: tuple[sizing.Plan, ...]  # what the planner weighed, for the reviewer's table
@@ -101,9 +101,6 @@ class Settings(BaseModel):
     scaling: ScalingSettings
     volumes: tuple[VolumeSettings, ...]
     cache_path: str
-    gpu_memory_utilization: float
-    tool_calling: bool
-    vllm_args: tuple[str, ...]
     token_role: Literal["read", "operator"]
     operator_token: bool
     token_rotation: str
@@ -114,6 +111,10 @@ class Settings(BaseModel):
     gpu_quota: int
     hf_token: SecretStr | None = Field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def served_model_name(self) -> str:
+        return self.engine.served_model_name or self.model.hf_id
 
     @property
     def deployment_label(self) -> tuple[str, str]:

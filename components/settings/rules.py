@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from components import sizing
+from components import sizing, vllm
 from components.settings.environments import ENVIRONMENT_DEFAULTS
 from components.settings.model import Settings
 from components.settings.rules_access import AccessRules
@@ -61,7 +61,12 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
             stack=self.stack,
             environment=env,
             model=model,
-            served_model_name=served,
+            engine=vllm.EngineOptions(
+                served_model_name=served,
+                gpu_memory_utilization=gmu,
+                tool_calling=cfg.toolCalling,
+                extra_args=tuple(vllm_args),
+            ),
             app_name=app_name,
             plan=chosen[0],
             plans=tuple(chosen[1]),
@@ -69,9 +74,6 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
             scaling=scaling,
             volumes=tuple(volumes),
             cache_path=cfg.cachePath.rstrip("/") or "/",
-            gpu_memory_utilization=gmu,
-            tool_calling=cfg.toolCalling,
-            vllm_args=tuple(vllm_args),
             token_role=role,
             operator_token=cfg.operatorToken,
             token_rotation=cfg.tokenRotation.strip(),

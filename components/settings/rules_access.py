@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from components import catalog
+from components.platform import LABEL_VALUE, PLATFORM_LABEL_PREFIX, label_key_ok
 from components.settings.environments import Environment, EnvironmentDefaults
-from components.settings.keys import DEPLOYMENT_LABEL
+from components.settings.keys import DEPLOYMENT_LABEL, choices
 from components.settings.problems import example
 from components.settings.rules_base import RuleContext
-
-_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 class AccessRules(RuleContext):
@@ -24,16 +20,16 @@ class AccessRules(RuleContext):
         ok = True
         for i, item in enumerate(self.cfg.labels):
             key, sep, value = item.partition("=")
-            prefix, _, name = key.rpartition("/")
+            prefix = key.rpartition("/")[0]
             problem = None
             if not sep:
                 problem = "must be key=value"
-            elif not _LABEL_NAME.match(name) or (prefix and not _LABEL_PREFIX.match(prefix)):
+            elif not label_key_ok(key):
                 problem = f"key '{key}' is not a valid label key ([prefix/]name, 63 chars of [A-Za-z0-9._-])"
-            elif not _LABEL_VALUE.match(value):
+            elif not LABEL_VALUE.match(value):
                 problem = f"value '{value}' is not a valid label value (63 chars of [A-Za-z0-9._-])"
-            elif prefix == "ovh" or key.startswith("ovh/"):
-                problem = "labels under ovh/ belong to the platform"
+            elif prefix == PLATFORM_LABEL_PREFIX.rstrip("/") or key.startswith(PLATFORM_LABEL_PREFIX):
+                problem = f"labels under {PLATFORM_LABEL_PREFIX} belong to the platform"
             elif key == DEPLOYMENT_LABEL:
                 problem = f"{DEPLOYMENT_LABEL} is the deployment's own label (the token is scoped by it)"
             elif key in labels:
@@ -47,8 +43,9 @@ class AccessRules(RuleContext):
 
     def _token_role(self, env: Environment | None) -> Literal["read", "operator"] | None:
         role = self.cfg.tokenRole.strip()
-        if role not in ("read", "operator"):
-            self.p.add("tokenRole", f"must be read or operator (got {role!r})", value="read")
+        if role not in choices("tokenRole"):
+            allowed = " or ".join(choices("tokenRole"))
+            self.p.add("tokenRole", f"must be {allowed} (got {role!r})", value="read")
             return None
         if role == "operator" and env == "prod":
             self.warnings.append("tokenRole operator: consumers of this stack's token can manage the app")

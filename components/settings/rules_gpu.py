@@ -7,27 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import catalog, sizing
+from components import catalog, sizing, vllm
+from components.platform import MAX_GPUS_PER_APP
+from components.settings.keys import bounds, choices
 from components.settings.rules_base import RuleContext
 
 # vLLM flags the deployment sets itself: giving them again would contradict the plan.
-MANAGED_VLLM_FLAGS = frozenset(
-    {
-        "--model",
-        "--host",
-        "--port",
-        "--tensor-parallel-size",
-        "-tp",
-        "--max-model-len",
-        "--served-model-name",
-        "--gpu-memory-utilization",
-        "--api-key",
-        "--dtype",
-        "--kv-cache-dtype",
-    }
-)
-DTYPES = ("auto", "bfloat16", "bf16", "float16", "fp16", "half", "fp8")
-KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")
+MANAGED_VLLM_FLAGS = vllm.MANAGED_FLAGS
 
 
 class GpuRules(RuleContext):
@@ -40,8 +26,9 @@ class GpuRules(RuleContext):
         except ValueError:
             self.p.add("gpuMemoryUtilization", f"'{text}' is not a number")
             return None
-        if not 0.5 <= value <= 0.98:
-            self.p.add("gpuMemoryUtilization", f"must be between 0.5 and 0.98 (got {value})")
+        low, high = bounds("gpuMemoryUtilization")
+        if not low <= value <= high:
+            self.p.add("gpuMemoryUtilization", f"must be between {low:g} and {high:g} (got {value})")
             return None
         return value
 
@@ -60,19 +47,22 @@ class GpuRules(RuleContext):
     def _planner_inputs_ok(self) -> bool:
         cfg, p = self.cfg, self.p
         ok = True
-        if cfg.dtype not in DTYPES:
-            p.add("dtype", f"must be one of {', '.join(DTYPES)} (got {cfg.dtype!r})", value="auto")
+        if cfg.dtype not in choices("dtype"):
+            p.add("dtype", f"must be one of {', '.join(choices('dtype'))} (got {cfg.dtype!r})", value="auto")
             ok = False
-        if cfg.kvCacheDtype not in KV_CACHE_DTYPES:
-            p.add("kvCacheDtype", f"must be one of {', '.join(KV_CACHE_DTYPES)} (got {cfg.kvCacheDtype!r})",
+        kv_choices = choices("kvCacheDtype")
+        if cfg.kvCacheDtype not in kv_choices:
+            p.add("kvCacheDtype", f"must be one of {', '.join(kv_choices)} (got {cfg.kvCacheDtype!r})",
                   value="auto")
             ok = False
         if cfg.gpuFlavor and cfg.gpuFlavor not in sizing.FLAVORS:
             known = ", ".join(sorted(sizing.FLAVORS))
             p.add("gpuFlavor", f"'{cfg.gpuFlavor}' is not a GPU flavor ({known})", value="l40s-1-gpu")
             ok = False
-        if cfg.gpuCount < 0 or cfg.gpuCount > 4:
-            p.add("gpuCount", f"must be 1..4 GPUs per app, or 0 for the planner (got {cfg.gpuCount})",
+        _, most = bounds("gpuCount")
+        if not 0 <= cfg.gpuCount <= most:
+            p.add("gpuCount", f"must be 1..{most} GPUs per app, or 0 for the planner "
+                  f"(got {cfg.gpuCount})",
                   value="2")
             ok = False
         elif cfg.gpuFlavor in sizing.FLAVORS and cfg.gpuCount > sizing.FLAVORS[cfg.gpuFlavor].max_gpus:
@@ -130,7 +120,7 @@ class GpuRules(RuleContext):
         message = str(exc)
         # An explicit GPU count that breaks tensor parallelism: another count, same flavor.
         if cfg.gpuCount and any("tensor parallel" in r for pl in exc.plans for r in pl.reasons):
-            for count in range(1, sizing.MAX_GPUS_PER_APP + 1):
+            for count in range(1, MAX_GPUS_PER_APP + 1):
                 if count != cfg.gpuCount and any(
                     pl.fits for pl in sizing.plan(model, **{**kwargs, "gpus": count})
                 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components import catalog, vllm
 from components.settings.environments import EnvironmentDefaults
+from components.settings.keys import bounds
 from components.settings.rules_base import RuleContext
 
 
@@ -17,8 +18,10 @@ class LifecycleRules(RuleContext):
         explicit = self.cfg.readinessTimeoutSeconds
         if explicit == 0:
             return max(defaults.readiness_timeout_seconds, deadline)
-        if not 60 <= explicit <= 14400:
-            self.p.add("readinessTimeoutSeconds", "must be 60..14400 seconds, or 0 for the environment's "
+        low, high = bounds("readinessTimeoutSeconds")
+        if not low <= explicit <= high:
+            self.p.add("readinessTimeoutSeconds", f"must be {low}..{high} seconds, or 0 for the "
+                       "environment's "
                        f"(got {explicit})", value=str(max(defaults.readiness_timeout_seconds, deadline)))
             return None
         if explicit < deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components import sizing
 from components.settings.environments import EnvironmentDefaults
+from components.settings.keys import bounds, choices
 from components.settings.model import ScalingSettings
 from components.settings.rules_base import RuleContext
 
@@ -11,8 +12,10 @@ from components.settings.rules_base import RuleContext
 class ScalingRules(RuleContext):
     """Replicas and GPU quota."""
 
-    def _within(self, key: str, got: int, low: int, high: int, *, fix: str, unit: str = "") -> bool:
-        """Whether `key` is within low..high; if not, report it with `fix` as the suggested value."""
+    def _within(self, key: str, got: int, *, fix: str, unit: str = "", bounds_of: str = "") -> bool:
+        """Whether `key` is within the bounds declared on it (or on `bounds_of`); if not, report it
+        with `fix` as the suggested value."""
+        low, high = bounds(bounds_of or key)
         if low <= got <= high:
             return True
         self.p.add(key, f"must be {low}..{high}{unit} (got {got})", value=fix)
@@ -27,28 +30,29 @@ class ScalingRules(RuleContext):
                       p.set_cmd("maxReplicas", "3"))
                 return None
             replicas = cfg.replicas or defaults.replicas
-            if not self._within("replicas", replicas, 1, 10, fix="1"):
+            if not self._within("replicas", replicas, fix="1"):
                 return None
             return ScalingSettings(replicas=replicas)
         if cfg.replicas:
             p.add("replicas", "fixed replicas and autoscaling (maxReplicas) exclude each other",
                   p.rm_cmd("replicas"))
             ok = False
-        if not self._within("maxReplicas", cfg.maxReplicas, 1, 10, fix="3"):
+        if not self._within("maxReplicas", cfg.maxReplicas, fix="3"):
             ok = False
-        if not self._within("minReplicas", cfg.minReplicas, 0, 10, fix="1"):
+        if not self._within("minReplicas", cfg.minReplicas, fix="1"):
             ok = False
         elif cfg.minReplicas > cfg.maxReplicas >= 1:
             p.add("minReplicas", f"{cfg.minReplicas} is above maxReplicas {cfg.maxReplicas}",
                   value=str(cfg.maxReplicas))
             ok = False
         metric = cfg.scalingMetric.strip().upper()
-        if metric not in ("CPU", "RAM"):
-            p.add("scalingMetric", f"must be CPU or RAM (got {cfg.scalingMetric!r})", value="CPU")
+        if metric not in choices("scalingMetric"):
+            allowed = " or ".join(choices("scalingMetric"))
+            p.add("scalingMetric", f"must be {allowed} (got {cfg.scalingMetric!r})", value="CPU")
             ok = False
-        if not self._within("scalingTarget", cfg.scalingTarget, 1, 100, fix="75", unit=" percent"):
+        if not self._within("scalingTarget", cfg.scalingTarget, fix="75", unit=" percent"):
             ok = False
-        if not self._within("cooldownSeconds", cfg.cooldownSeconds, 0, 3600, fix="300", unit=" seconds"):
+        if not self._within("cooldownSeconds", cfg.cooldownSeconds, fix="300", unit=" seconds"):
             ok = False
         if not ok:
             return None
