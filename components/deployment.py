@@ -118,6 +118,7 @@ class VllmDeployment(pulumi.ComponentResource):
             deployment_key=deployment_key,
             gpu_quota=settings.gpu_quota,
             keep_failed_apps=settings.keep_failed_apps,
+            adopt_app_id=settings.adopt_app_id or None,
             opts=child,
         )
         # The token opens exactly the apps labelled like this one (see the module docstring).

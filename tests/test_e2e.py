@@ -335,3 +335,38 @@ def test_one_command_local_deploy(tmp_path: Path, cli: str) -> None:
         stack_file.write_text(original, encoding="utf-8")
     assert down.returncode == 0, down.stdout + down.stderr
     assert not (local / "emulator.json").exists()
+
+
+# ------------------------------------------------------------------------------------- adoption
+
+
+def test_an_app_made_outside_pulumi_is_adopted_not_recreated(project: PulumiProject,
+                                                             api: OvhAiClient) -> None:
+    """`pulumi import` cannot import a dynamic resource (the engine's import Read carries no
+    serialized provider: the Python SDK fails with KeyError '__provider'), so the stack key
+    `adoptAppId` does it: the first `pulumi up` takes the app over, as README "Adopting an app" says."""
+    planned = next(s for s in project.preview_steps() if s["urn"].endswith("::vllm-app"))
+    spec = dict(planned["newState"]["inputs"]["spec"])
+    # As `ovhai app run` would make it: no deployment label, an env var the stack sets otherwise.
+    spec["envVars"] = [*spec.get("envVars", []), {"name": "MADE_BY", "value": "ovhai app run"}]
+    made = api.create_app(spec)
+    wait_for(lambda: api.get_app(made.id).state == "RUNNING", "the hand-made app to run")
+
+    other = api.create_app({**spec, "name": "another-app"})
+    project.config_set("vllm-ai-deploy:adoptAppId", other.id)
+    refused = project.run("up", "--yes", ok=False)
+    assert refused.returncode != 0
+    assert f"adoptAppId={other.id}" in refused.stdout and "spec.name" in refused.stdout, refused.stdout
+    assert {a.id for a in api.list_apps()} == {made.id, other.id}  # nothing created, nothing deleted
+    api.delete_app(other.id, force=True)
+
+    project.config_set("vllm-ai-deploy:adoptAppId", made.id)
+    project.run("up", "--yes")
+    assert project.outputs()["appId"] == made.id
+    adopted = api.get_app(made.id)
+    assert (adopted.spec.labels or {}).get("vllm-ai-deploy/deployment") == "vllm-ai-deploy-dev"
+    assert "MADE_BY" not in {e.name for e in adopted.spec.env_vars or []}  # converged in place
+    wait_for(lambda: [a.id for a in api.list_apps()] == [made.id], "the other app to be gone")
+    project.run("preview", "--expect-no-changes")
+    project.run("config", "rm", "vllm-ai-deploy:adoptAppId")
+    project.run("preview", "--expect-no-changes")  # the key steers the create alone

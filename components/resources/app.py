@@ -68,6 +68,10 @@ class AppFailed(RuntimeError):
     """The app did not become ready: the message names the state, the platform's info and the log tail."""
 
 
+class AdoptionRefused(RuntimeError):
+    """`adoptAppId` names an app this resource may not take over; nothing was changed."""
+
+
 class ProviderError(RuntimeError):
     """An API error during an operation, with the resource's name and a hint where one helps."""
 
@@ -213,9 +217,9 @@ class AiAppProvider(ApiProvider):
                 app = self._find_or_create(client, props, progress)
                 outcome = self._wait(client, app, props, creds, progress, started)
                 if outcome.kind != "ready":
-                    self._give_up(
-                        client, outcome, props, progress, secrets, delete=not props.get("keepFailedApps")
-                    )
+                    # An adopted app was someone's before it was ours: it is never deleted for failing.
+                    delete = not props.get("keepFailedApps") and not props.get("adoptAppId")
+                    self._give_up(client, outcome, props, progress, secrets, delete=delete)
                 progress.say(f"ready as app {outcome.app.id} after {progress.elapsed():.0f} s")
                 return CreateResult(outcome.app.id, app_outputs(props, outcome.app, new_key()))
         except ApiError as error:
@@ -250,8 +254,45 @@ class AiAppProvider(ApiProvider):
                 alike.append(app)
         return sorted(alike, key=lambda a: (a.created_at is None, a.created_at, a.id))
 
+    def _adopt_by_id(self, client: OvhAiClient, props: Mapping[str, Any], progress: Progress) -> App:
+        """Take over the app `adoptAppId` names (made by `ovhai app run`, say) instead of creating one.
+
+        Refused, before anything changes, when the app is gone, belongs to another deployment, or
+        differs in a field that forces a replacement: adopting it would then mean replacing it.
+        Otherwise it gets the deployment label and the in-place fields of the inputs (a rolling
+        update at most, never a new app)."""
+        app_id, key = str(props["adoptAppId"]), props["deploymentKey"]
+        refused = f"{progress.name}: adoptAppId={app_id}:"
+        try:
+            app = client.get_app(app_id)
+        except NotFound:
+            raise AdoptionRefused(f"{refused} no such app in this project and region") from None
+        owner = (app.spec.labels or {}).get(DEPLOYMENT_LABEL)
+        if app.state in ("DELETING", "DELETED"):
+            raise AdoptionRefused(f"{refused} the app is {app.state}")
+        if owner is not None and owner != key:
+            raise AdoptionRefused(
+                f"{refused} the app belongs to deployment {owner!r} ({DEPLOYMENT_LABEL}), not to this "
+                "one: it is left alone"
+            )
+        differs = _applied_changes(app, props)[1].replaces
+        if differs:
+            raise AdoptionRefused(
+                f"{refused} the app differs from the stack in {', '.join(differs)}, which cannot change "
+                "in place: set the stack to match the app, or drop adoptAppId to create a new app"
+            )
+        if owner is None:
+            progress.say(f"adopting app {app_id}: labelling it {DEPLOYMENT_LABEL}={key}")
+            client.set_app_label(app_id, DEPLOYMENT_LABEL, key)
+        if app.state in STOP_STATES:
+            progress.say(f"adopted app {app_id} is {app.state}: starting it")
+            client.start_app(app_id)
+        return self._converge(client, client.get_app(app_id), props, progress)
+
     def _find_or_create(self, client: OvhAiClient, props: Mapping[str, Any], progress: Progress) -> App:
         key = props["deploymentKey"]
+        if props.get("adoptAppId"):
+            return self._adopt_by_id(client, props, progress)
         found = self._adoptable(client, props, progress)
         if found:
             app = found[0]
@@ -502,6 +543,7 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
     deploymentKey: pulumi.Output[str]  # the label value that finds (and adopts) this app
     gpuQuota: pulumi.Output[int]  # the project's GPU quota the replacement order was planned against
     keepFailedApps: pulumi.Output[bool]  # whether an app that failed to start is kept for its logs
+    adoptAppId: pulumi.Output[str]  # the app made outside Pulumi that the create took over, if any
     fingerprintKey: pulumi.Output[str]  # the secret key of the secretEnv fingerprints
     appId: pulumi.Output[str]  # the AI Deploy app id
     url: pulumi.Output[str]  # the app's own URL (the OpenAI-compatible server behind the platform token)
@@ -521,6 +563,7 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
         deployment_key: pulumi.Input[str] | None = None,
         gpu_quota: pulumi.Input[int] | None = None,
         keep_failed_apps: pulumi.Input[bool] | None = None,
+        adopt_app_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -531,6 +574,7 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
             "deploymentKey": deployment_key,
             "gpuQuota": gpu_quota,
             "keepFailedApps": keep_failed_apps,
+            "adoptAppId": adopt_app_id,
             "fingerprintKey": None,
             **dict.fromkeys(STATUS_KEYS),
         }

@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 # How a change is applied: a new app, or one of the update endpoints of a live app.
-Apply = Literal["replace", "put", "image", "scaling", "labels", "provider"]
+# "create" steers the create alone: a later change is no change at all (not even a no-op update).
+Apply = Literal["replace", "put", "image", "scaling", "labels", "provider", "create"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ INPUT_POLICY: Mapping[str, FieldPolicy] = MappingProxyType(
         "readiness": FieldPolicy("provider"),
         "gpuQuota": FieldPolicy("provider"),
         "keepFailedApps": FieldPolicy("provider"),
+        "adoptAppId": FieldPolicy(
+            "create",
+            "which existing app the create takes over instead of making one (the way to bring an app "
+            "made outside Pulumi under management: `pulumi import` cannot import a dynamic resource)",
+        ),
     }
 )
 

@@ -108,6 +108,9 @@ def check_app(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
     quota = inputs.setdefault("gpuQuota", DEFAULT_GPU_QUOTA)
     if not is_unknown(quota) and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 0):
         failures.append(("gpuQuota", "must be a whole number of GPUs >= 0 (the project's GPU quota)"))
+    adopt = inputs.get("adoptAppId")
+    if adopt is not None and not is_unknown(adopt) and (not isinstance(adopt, str) or not adopt.strip()):
+        failures.append(("adoptAppId", "must be the id of an existing app (a UUID), or left out"))
     keep = inputs.setdefault("keepFailedApps", False)
     if not is_unknown(keep) and not isinstance(keep, bool):
         failures.append(("keepFailedApps", "must be true or false"))

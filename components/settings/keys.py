@@ -243,6 +243,14 @@ class StackConfig(BaseModel):
         "",
         json_schema_extra=_key("false", "Keep a failed app for its logs: true/false; empty: true in dev."),
     )
+    adoptAppId: str = Field(
+        "",
+        json_schema_extra=_key(
+            "<app id>",
+            "An app made outside Pulumi (ovhai app run) that the first pulumi up takes over instead of "
+            "creating one (alike in name, volumes and other replace fields); empty: create.",
+        ),
+    )
     labels: list[str] = Field(
         default_factory=list, json_schema_extra=_key("'[\"team=ml\"]'", "Extra app labels, key=value.")
     )

@@ -107,6 +107,7 @@ class Settings(BaseModel):
     unsecure_http: bool
     readiness_timeout_seconds: int
     keep_failed_apps: bool
+    adopt_app_id: str  # an app made outside Pulumi for the first create to take over ("" : none)
     labels: dict[str, str]
     gpu_quota: int
     hf_token: SecretStr | None = Field(default=None, repr=False)
