@@ -17,6 +17,8 @@ from .standin_errors import StandinError, validation_error
 _FLOATS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "min_p", "repetition_penalty")
 _INTS = ("n", "max_tokens", "max_completion_tokens", "seed", "top_k", "min_tokens")
 _BOOLS = ("stream", "echo", "ignore_eos")
+_LONG = 2**63 - 1  # `seed` is bounded to torch.long in protocol.py
+MAX_N = 128
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ def _check_types(body: dict[str, Any], chat: bool) -> None:
         value = body.get(name)
         if value is not None and not isinstance(value, bool):
             raise bad(name, "bool_type", "Input should be a valid boolean")
+    seed = body.get("seed")
+    if isinstance(seed, int | float) and not -_LONG - 1 <= seed <= _LONG:
+        kind, bound = ("less_than_equal", _LONG) if seed > 0 else ("greater_than_equal", -_LONG - 1)
+        words = "less than or equal to" if seed > 0 else "greater than or equal to"
+        raise bad("seed", kind, f"Input should be {words} {bound}")
     if body.get("model") is not None and not isinstance(body["model"], str):
         raise bad("model", "string_type", "Input should be a valid string")
     stop = body.get("stop")
@@ -193,6 +200,8 @@ def check_sampling(parsed: Parsed, max_logprobs: int) -> None:
     body = parsed.body
     if parsed.n < 1:
         raise StandinError(f"n must be at least 1, got {parsed.n}.")
+    if parsed.n > MAX_N:  # the stand-in's own bound: a real engine would queue them, or run out of memory
+        raise StandinError(f"n must be at most {MAX_N} on the emulator, got {parsed.n}.")
     for name in ("presence_penalty", "frequency_penalty"):
         value = body.get(name)
         if value is not None and not -2.0 <= value <= 2.0:

@@ -154,7 +154,10 @@ async def tokenize(request: Request, app: App) -> Response:
     _check_model(body.get("model"), app.serving)
     if "messages" in body:
         parse_request({"messages": body["messages"]}, chat=True)  # same message checks as chat
-        ids = VOCAB.encode(render_chat(body["messages"], body.get("tools")))
+        tools = body.get("tools")
+        if tools is not None and not isinstance(tools, list):
+            raise validation_error("Input should be a valid list", ("body", "tools"), "list_type")
+        ids = VOCAB.encode(render_chat(body["messages"], tools))
     elif isinstance(body.get("prompt"), str):
         ids = VOCAB.encode(body["prompt"], add_bos=body.get("add_special_tokens", True) is not False)
     else:

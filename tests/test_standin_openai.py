@@ -574,3 +574,38 @@ def test_start_up_log_follows_the_command_and_the_image(
     assert f"Maximum concurrency for 256 tokens per request: {kv / 256:.2f}x" in log
     old = httpx.get(f"{emulator.base_url}/v1/app/{urls['old-id']}/log", headers=headers).text
     assert "vLLM API server version 0.9.2" in old and "model='org/old-model'" in old
+
+
+JUNK: list[Any] = [None, True, -1, 0, 2**70, 1.5, float("-inf"), "", "x", [], [1], ["a", 2], {}, {"a": None}]
+FIELDS = [
+    "messages",
+    "model",
+    "n",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "logprobs",
+    "top_logprobs",
+    "stop",
+    "stream",
+    "stream_options",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "prompt",
+    "seed",
+]
+
+
+def test_junk_in_any_field_never_gets_a_500(urls: dict[str, str]) -> None:
+    """Bad input: every field given every junk value, on both routes, answers vLLM's 4xx (or 200),
+    never a 500 or a traceback; the server keeps serving."""
+    for path in ("/v1/chat/completions", "/v1/completions", "/tokenize"):
+        for name in FIELDS:
+            for value in JUNK:
+                body = {"model": "chat", "messages": HELLO, "prompt": "hi", name: value}
+                text = json.dumps(body, allow_nan=True).encode()
+                answer = raw(urls["new"], path, content=text)
+                assert answer.status_code in (200, 400, 404), (path, name, value, answer.text)
+                assert "Traceback" not in answer.text
+    assert sdk(urls["new"]).chat.completions.create(model="chat", messages=HELLO).choices
