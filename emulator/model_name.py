@@ -37,15 +37,36 @@ def _option(tokens: list[str], name: str) -> list[str]:
     return []
 
 
-def served_model_names(command: Sequence[str], default: str) -> list[str]:
+def command_tokens(command: Sequence[str]) -> list[str]:
+    """The argv of a container command, a `bash -c "..."` string split as the shell would."""
     try:
-        tokens = _tokens(command)
+        return _tokens(command)
     except ValueError:  # unbalanced quotes: fall back to plain tokens
-        tokens = list(command)
-    names = _option(tokens, "--served-model-name") or _option(tokens, "--model")[:1]
-    if not names:
+        return list(command)
+
+
+def option_values(tokens: list[str], name: str) -> list[str]:
+    """The values after `--name` (or `--name=value`, or the underscore spelling); [] if absent."""
+    return _option(tokens, name)
+
+
+def has_flag(tokens: list[str], name: str) -> bool:
+    alt = name.replace("-", "_")
+    return any(token in (name, alt) or token.startswith((name + "=", alt + "=")) for token in tokens)
+
+
+def model_path(command: Sequence[str], default: str) -> str:
+    """What vLLM loads: `--model X`, else the positional after `vllm serve`."""
+    tokens = command_tokens(command)
+    found = _option(tokens, "--model")[:1]
+    if not found:
         for index, token in enumerate(tokens[:-1]):
             if token == "serve" and not tokens[index + 1].startswith("-"):
-                names = [tokens[index + 1]]
+                found = [tokens[index + 1]]
                 break
-    return names or [default]
+    return found[0] if found else default
+
+
+def served_model_names(command: Sequence[str], default: str) -> list[str]:
+    names = _option(command_tokens(command), "--served-model-name")
+    return names or [model_path(command, default)]

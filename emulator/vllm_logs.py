@@ -11,24 +11,45 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import lifecycle
-from .model_name import served_model_names
+from .model_name import command_tokens, option_values
+from .standin_command import serving_of
 
 
 def _stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%m-%d %H:%M:%S")
 
 
-def _kv_cache_tokens(resources: dict[str, Any]) -> int:
-    gpu_bytes = int(resources.get("gpuMemory") or 0) * int(resources.get("gpu") or 0)
-    return max(gpu_bytes // (1024 * 1024) * 12, 4096)  # ~12 tokens per MiB left for the cache
+def _port(spec: dict[str, Any]) -> str:
+    values = option_values(command_tokens(spec.get("command") or []), "--port")
+    return values[0] if values else "8000"  # vLLM's default port, whatever the app exposes
+
+
+def _engine_lines(spec: dict[str, Any], t: str) -> list[str]:
+    """vLLM's start-up, for the release of the image and the flags of the command."""
+    serving = serving_of(spec)
+    port = _port(spec)
+    args = (
+        f"model='{serving.model}', served_model_name={serving.names!r}, port={port}, "
+        f"max_model_len={serving.max_model_len}, tensor_parallel_size={serving.tensor_parallel}, "
+        f"enable_auto_tool_choice={serving.auto_tool_choice}, tool_call_parser={serving.tool_parser!r}"
+    )
+    concurrency = serving.kv_tokens / serving.max_model_len
+    return [
+        f"INFO {t} [__init__.py:244] Automatically detected platform cuda.",
+        f"INFO {t} [api_server.py:1287] vLLM API server version {serving.release.text}",
+        f"INFO {t} [api_server.py:1288] args: Namespace({args})",
+        f"INFO {t} [gpu_model_runner.py:1595] Starting to load model {serving.model}...",
+        f"INFO {t} [gpu_model_runner.py:1624] Model loading took 22.36 GiB and 41.52 s",
+        f"INFO {t} [kv_cache_utils.py:716] GPU KV cache size: {serving.kv_tokens} tokens",
+        f"INFO {t} [kv_cache_utils.py:720] Maximum concurrency for {serving.max_model_len} tokens per "
+        f"request: {concurrency:.2f}x",
+        f"INFO {t} [core.py:172] init engine (profile, create kv cache, warmup model) took 38.90 s",
+    ]
 
 
 def log_lines(app: dict[str, Any], now: float) -> list[str]:
     spec = app["spec"]
-    port = spec.get("defaultHttpPort", 8080)
-    model = served_model_names(spec.get("command") or [], spec.get("name") or "model")[0]
-    gpus = int(spec["resources"].get("gpu") or 0)
-    kv_tokens = _kv_cache_tokens(spec["resources"])
+    port = _port(spec)
     lines: list[str] = []
     for entry in lifecycle.past(app["schedule"], now):
         state, at = entry["state"], entry["at"]
@@ -39,16 +60,7 @@ def log_lines(app: dict[str, Any], now: float) -> list[str]:
                 f"[platform] {t} mounting {len(spec.get('volumes') or [])} volume(s)",
             ]
         elif state == "SCALING" and not _was_running(app, at):
-            lines += [
-                f"INFO {t} [__init__.py:244] Automatically detected platform cuda.",
-                f"INFO {t} [api_server.py:1287] vLLM API server version 0.9.2",
-                f"INFO {t} [api_server.py:1288] args: Namespace(model='{model}', "
-                f"tensor_parallel_size={max(gpus, 1)}, port={port})",
-                f"INFO {t} [gpu_model_runner.py:1595] Starting to load model {model}...",
-                f"INFO {t} [gpu_model_runner.py:1624] Model loading took 22.36 GiB and 41.52 s",
-                f"INFO {t} [kv_cache_utils.py:716] GPU KV cache size: {kv_tokens} tokens",
-                f"INFO {t} [core.py:172] init engine (profile, create kv cache, warmup model) took 38.90 s",
-            ]
+            lines += _engine_lines(spec, t)
         elif state == "RUNNING" and not any(line.startswith("INFO:     Uvicorn") for line in lines[-3:]):
             lines += [
                 f"INFO {t} [api_server.py:1349] Starting vLLM API server 0 on http://0.0.0.0:{port}",

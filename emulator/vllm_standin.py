@@ -2,79 +2,65 @@
 
 Like the platform's gateway, it first checks the Bearer token (valid, with a label selector that
 matches the app) unless the app has `unsecureHttp`, then answers 503 until the app is serving
-(always, for an `emulator-never-ready` image). Replies are deterministic; token counts are word
-counts, which is close enough for tests of `usage` plumbing.
+(always, for an `emulator-never-ready` image). Past the gateway it answers like the vLLM release
+the app's image names, configured by the app's command (served names, `--max-model-len`, tool
+calling): see standin_release.py and standin_command.py. Replies are deterministic; tokens come
+from standin_tokenizer.py, so `usage`, `/tokenize` and the context-length check agree.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from . import lifecycle
 from .auth import bearer, resolve
 from .context import ctx
-from .model_name import served_model_names
+from .standin_command import Serving, serving_of
+from .standin_errors import StandinError, error_response, validation_error
+from .standin_generate import Output, chat_logprobs, check_context, completion_logprobs, generate, reply_for
+from .standin_metrics import AppMetrics, render
+from .standin_tokenizer import VOCAB, render_chat
+from .standin_validate import Parsed, check_sampling, parse_body, parse_request
 
 FOUNDER_ANSWER = "OVHcloud was founded in 1999 by Octave Klaba, who still chairs the company."
+TOKEN_SECONDS = 0.01  # pace of a streamed token: long enough for /metrics to see a running request
 
 
-def _error(status: int, message: str, kind: str) -> JSONResponse:
-    body = {"object": "error", "message": message, "type": kind, "param": None, "code": status}
-    return JSONResponse(body, status_code=status)
+@dataclass
+class App:
+    id: str
+    serving: Serving
+    metrics: AppMetrics
 
 
-def _reply_for(prompt: str, model: str) -> str:
-    lowered = prompt.lower()
-    if "ovh" in lowered and ("found" in lowered or "créé" in lowered or "fond" in lowered):
-        return FOUNDER_ANSWER
-    snippet = " ".join(prompt.split()[:12])
-    return f"This is the local vLLM stand-in serving {model}. You asked: {snippet}"
+def _metrics_of(request: Request, app_id: str) -> AppMetrics:
+    # Kept on the Starlette app's state: in memory, per emulator process, like vLLM's registry.
+    state = request.app.state
+    table: dict[str, AppMetrics] | None = getattr(state, "standin_metrics", None)
+    if table is None:
+        table = {}
+        state.standin_metrics = table
+    return table.setdefault(app_id, AppMetrics())
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-def _limit(reply: str, max_tokens: Any) -> tuple[list[str], str]:
-    words = _words(reply)
-    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and 0 < max_tokens < len(words):
-        return words[:max_tokens], "length"
-    return words, "stop"
-
-
-def _prompt_text(body: dict[str, Any], chat: bool) -> str:
-    if not chat:
-        prompt = body.get("prompt", "")
-        return " ".join(prompt) if isinstance(prompt, list) else str(prompt)
-    parts = []
-    for message in body.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else ""
-        if isinstance(content, list):  # [{"type": "text", "text": ...}]
-            content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
-        parts.append(str(content or ""))
-    return " ".join(parts)
-
-
-def _last_user(body: dict[str, Any]) -> str:
-    users = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
-    return _prompt_text({"messages": users[-1:]}, True) if users else _prompt_text(body, True)
-
-
-async def _gate(request: Request) -> tuple[dict[str, Any], list[str]] | Response:
-    """Auth, then readiness; returns the app record and its served model names."""
+async def _gate(request: Request) -> App | Response:
+    """The platform's gateway: the app, the token, readiness. Then vLLM's own answers."""
     context = ctx(request)
     now = time.time()
-    app = context.store.apps.get(request.path_params["app_id"])
+    app_id = request.path_params["app_id"]
+    app = context.store.apps.get(app_id)
     if app is None or lifecycle.current_state(app["schedule"], now) is lifecycle.AppState.DELETED:
-        return _error(404, "app not found", "NotFoundError")
+        return JSONResponse({"message": "app not found"}, status_code=404)
     spec = app["spec"]
     if not spec.get("unsecureHttp"):
         principal = resolve(bearer(request), context.store, context.admin_token)
@@ -83,135 +69,342 @@ async def _gate(request: Request) -> tuple[dict[str, Any], list[str]] | Response
     if lifecycle.NEVER_READY_MARKER in spec["image"] or not lifecycle.is_serving(app["schedule"], now):
         state = lifecycle.current_state(app["schedule"], now).value
         return JSONResponse({"message": f"app is not ready (state {state})"}, status_code=503)
-    return app, served_model_names(spec.get("command") or [], spec.get("name") or "model")
+    return App(app_id, serving_of(spec), _metrics_of(request, app_id))
 
 
-async def health(request: Request) -> Response:
-    gate = await _gate(request)
-    return gate if isinstance(gate, Response) else Response(status_code=200)
+Handler = Callable[[Request, App], Awaitable[Response]]
 
 
-async def models(request: Request) -> Response:
-    gate = await _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    _app, names = gate
+def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Gate, then the handler; a refused request gets vLLM's error body for the release."""
+
+    async def endpoint(request: Request) -> Response:
+        gate = await _gate(request)
+        if isinstance(gate, Response):
+            return gate
+        try:
+            return await handler(request, gate)
+        except StandinError as error:
+            return error_response(gate.serving.release, error)
+        except Exception as exc:  # a stand-in bug must still answer like vLLM, not with a traceback
+            failure = StandinError(f"{type(exc).__name__}: {exc}", 500, "InternalServerError")
+            return error_response(gate.serving.release, failure)
+
+    return endpoint
+
+
+def _check_model(model: str | None, serving: Serving) -> str:
+    if model is None or model == "":
+        return serving.served
+    if model not in serving.names:
+        raise StandinError(f"The model `{model}` does not exist.", 404, "NotFoundError")
+    return model
+
+
+async def health(request: Request, app: App) -> Response:
+    return Response(status_code=200)
+
+
+async def version(request: Request, app: App) -> Response:
+    return JSONResponse({"version": app.serving.release.text})
+
+
+async def models(request: Request, app: App) -> Response:
+    """ModelList as vllm/entrypoints/openai/serving_models.py builds it: root is the model path."""
     created = int(time.time())
     data = [
-        {"id": name, "object": "model", "created": created, "owned_by": "vllm", "root": names[0],
-         "parent": None, "max_model_len": 32768}
-        for name in names
-    ]  # fmt: skip
+        {
+            "id": name,
+            "object": "model",
+            "created": created,
+            "owned_by": "vllm",
+            "root": app.serving.model,
+            "parent": None,
+            "max_model_len": app.serving.max_model_len,
+            "permission": [
+                {
+                    "id": f"modelperm-{uuid.uuid4().hex}",
+                    "object": "model_permission",
+                    "created": created,
+                    "allow_create_engine": False,
+                    "allow_sampling": True,
+                    "allow_logprobs": True,
+                    "allow_search_indices": False,
+                    "allow_view": True,
+                    "allow_fine_tuning": False,
+                    "organization": "*",
+                    "group": None,
+                    "is_blocking": False,
+                }
+            ],
+        }
+        for name in app.serving.names
+    ]
     return JSONResponse({"object": "list", "data": data})
 
 
-async def chat_completions(request: Request) -> Response:
-    return await _complete(request, chat=True)
+async def metrics(request: Request, app: App) -> Response:
+    text = render(app.metrics, app.serving.release, app.serving.served, app.serving.kv_tokens)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-async def completions(request: Request) -> Response:
-    return await _complete(request, chat=False)
+async def tokenize(request: Request, app: App) -> Response:
+    """TokenizeCompletionRequest / TokenizeChatRequest -> {count, max_model_len, tokens, token_strs}."""
+    body = parse_body(await request.body())
+    _check_model(body.get("model"), app.serving)
+    if "messages" in body:
+        parse_request({"messages": body["messages"]}, chat=True)  # same message checks as chat
+        tools = body.get("tools")
+        if tools is not None and not isinstance(tools, list):
+            raise validation_error("Input should be a valid list", ("body", "tools"), "list_type")
+        ids = VOCAB.encode(render_chat(body["messages"], tools))
+    elif isinstance(body.get("prompt"), str):
+        ids = VOCAB.encode(body["prompt"], add_bos=body.get("add_special_tokens", True) is not False)
+    else:
+        raise validation_error("Field required", ("body", "prompt"), "missing")
+    strs = [VOCAB.piece(i) for i in ids] if body.get("return_token_strs") else None
+    return JSONResponse(
+        {"count": len(ids), "max_model_len": app.serving.max_model_len, "tokens": ids, "token_strs": strs}
+    )
 
 
-async def _complete(request: Request, *, chat: bool) -> Response:
-    gate = await _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    _app, names = gate
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError:
-        return _error(400, "invalid JSON body", "BadRequestError")
-    if not isinstance(body, dict):
-        return _error(400, "the body must be a JSON object", "BadRequestError")
-    model = body.get("model") or names[0]
-    if model not in names:
-        return _error(404, f"The model `{model}` does not exist.", "NotFoundError")
-    if chat and not body.get("messages"):
-        return _error(400, "messages: field required", "BadRequestError")
-    prompt = _prompt_text(body, chat)
-    reply = _reply_for(_last_user(body) if chat else prompt, model)
-    words, finish = _limit(reply, body.get("max_tokens", body.get("max_completion_tokens")))
+async def detokenize(request: Request, app: App) -> Response:
+    body = parse_body(await request.body())
+    _check_model(body.get("model"), app.serving)
+    tokens = body.get("tokens")
+    if not isinstance(tokens, list) or not all(
+        isinstance(t, int) and not isinstance(t, bool) for t in tokens
+    ):
+        raise validation_error("Input should be a valid list of integers", ("body", "tokens"), "list_type")
+    for token in tokens:
+        if VOCAB.piece(token) is None:
+            raise StandinError(f"Token id {token} is out of vocabulary")
+    return JSONResponse({"prompt": VOCAB.decode(tokens)})
+
+
+def _prompts(parsed: Parsed) -> list[tuple[list[int], str]]:
+    """(token ids, the text the reply answers) per prompt; a completion may batch prompts."""
+    body = parsed.body
+    if parsed.chat:
+        messages = body["messages"]
+        users = [m for m in messages if m.get("role") == "user"]
+        last = str(users[-1].get("content") or "") if users else ""
+        return [(VOCAB.encode(render_chat(messages, parsed.tools or None)), last)]
+    prompt = body["prompt"]
+    if isinstance(prompt, str):
+        return [(VOCAB.encode(prompt, add_bos=True), prompt)]
+    if prompt and all(isinstance(p, int) and not isinstance(p, bool) for p in prompt):
+        return [(list(prompt), VOCAB.decode(prompt))]
+    if prompt and all(isinstance(p, str) for p in prompt):
+        return [(VOCAB.encode(p, add_bos=True), p) for p in prompt]
+    raise validation_error("Input should be a valid string", ("body", "prompt"), "string_type")
+
+
+async def chat_completions(request: Request, app: App) -> Response:
+    return await _complete(request, app, chat=True)
+
+
+async def completions(request: Request, app: App) -> Response:
+    return await _complete(request, app, chat=False)
+
+
+async def _complete(request: Request, app: App, *, chat: bool) -> Response:
+    started = time.monotonic()
+    serving = app.serving
+    parsed = parse_request(parse_body(await request.body()), chat)
+    model = _check_model(parsed.model, serving)
+    if chat and parsed.tool_choice == "auto" and not (serving.auto_tool_choice and serving.tool_parser):
+        raise StandinError(
+            '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+        )
+    prompts = _prompts(parsed)
+    for ids, _ in prompts:
+        check_context(serving.release, serving.max_model_len, len(ids), parsed.max_tokens)
+    check_sampling(parsed, serving.max_logprobs)
+    outputs: list[Output] = []
+    for ids, asked in prompts:
+        reply = reply_for(asked, model)
+        budget = parsed.max_tokens if parsed.max_tokens is not None else serving.max_model_len - len(ids)
+        for _ in range(parsed.n):
+            outputs.append(
+                generate(
+                    reply,
+                    asked,
+                    max_tokens=budget,
+                    fmt=parsed.response_format,
+                    tool_choice=parsed.tool_choice,
+                    tools=parsed.tools,
+                )
+            )
+    prompt_tokens = sum(len(ids) for ids, _ in prompts)
     usage = {
-        "prompt_tokens": len(_words(prompt)) + (4 * len(body.get("messages") or []) if chat else 0),
-        "completion_tokens": len(words),
+        "prompt_tokens": prompt_tokens,
+        "total_tokens": prompt_tokens + sum(len(o.pieces) for o in outputs),
+        "completion_tokens": sum(len(o.pieces) for o in outputs),
+        "prompt_tokens_details": None,
     }
-    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     ident = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
     created = int(time.time())
-    if body.get("stream"):
-        options = body.get("stream_options") or {}
-        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        stream = _stream(ident, created, model, words, finish, usage if include_usage else None, chat)
+    head = {"id": ident, "created": created, "model": model}
+    if parsed.stream:
+        stream = _stream(app, parsed, head, outputs, usage, started)
         return StreamingResponse(stream, media_type="text/event-stream")
-    text = " ".join(words)
-    if chat:
-        choice: dict[str, Any] = {
-            "index": 0,
-            "message": {"role": "assistant", "content": text, "tool_calls": []},
-            "logprobs": None,
-            "finish_reason": finish,
+    _record(app.metrics, outputs, usage, started, started)
+    choices = [_choice(parsed, index, output) for index, output in enumerate(outputs)]
+    kind = "chat.completion" if chat else "text_completion"
+    return JSONResponse({**head, "object": kind, "choices": choices, "usage": usage})
+
+
+def _choice(parsed: Parsed, index: int, output: Output) -> dict[str, Any]:
+    if not parsed.chat:
+        logprobs = None if parsed.logprobs is None else completion_logprobs(output.pieces, parsed.logprobs)
+        return {
+            "index": index,
+            "text": output.text,
+            "logprobs": logprobs,
+            "finish_reason": output.finish_reason,
+            "stop_reason": None,
+            "prompt_logprobs": None,
         }
-    else:
-        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-    return JSONResponse({
-        "id": ident,
-        "object": "chat.completion" if chat else "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [choice],
-        "usage": usage,
-    })  # fmt: skip
+    message: dict[str, Any] = {"role": "assistant", "content": output.text, "tool_calls": output.tool_calls}
+    if output.tool_calls:
+        message["content"] = None if parsed.tool_choice == "auto" else ""
+    logprobs = None if parsed.logprobs is None else chat_logprobs(output.pieces, parsed.logprobs)
+    return {
+        "index": index,
+        "message": message,
+        "logprobs": logprobs,
+        "finish_reason": output.finish_reason,
+        "stop_reason": None,
+    }
+
+
+def _record(
+    metrics: AppMetrics, outputs: list[Output], usage: dict[str, Any], started: float, first: float
+) -> None:
+    now = time.monotonic()
+    metrics.ttft.observe(max(first, started) - started if first > started else now - started)
+    for output in outputs:
+        gaps = max(0, len(output.pieces) - 1)
+        for _ in range(gaps):
+            metrics.itl.observe((now - started) / max(1, len(output.pieces)))
+    metrics.start(usage["total_tokens"])
+    reason = outputs[0].finish_reason if outputs else "stop"
+    metrics.finish(
+        usage["total_tokens"], usage["prompt_tokens"], usage["completion_tokens"], reason, now - started
+    )
 
 
 async def _stream(
-    ident: str,
-    created: int,
-    model: str,
-    words: list[str],
-    finish: str,
-    usage: dict[str, int] | None,
-    chat: bool,
+    app: App,
+    parsed: Parsed,
+    head: dict[str, Any],
+    outputs: list[Output],
+    usage: dict[str, Any],
+    started: float,
 ) -> AsyncIterator[str]:
-    kind = "chat.completion.chunk" if chat else "text_completion"
+    """SSE chunks as serving_chat.py / serving_completion.py stream them, one token a chunk."""
+    kind = "chat.completion.chunk" if parsed.chat else "text_completion"
+    metrics = app.metrics
+    metrics.start(usage["total_tokens"])
+    finished = "abort"
 
-    def chunk(delta_text: str | None, finish_reason: str | None, first: bool = False) -> str:
-        if chat:
-            delta: dict[str, Any] = {"role": "assistant", "content": ""} if first else {}
-            if delta_text is not None:
-                delta["content"] = delta_text
-            choice: dict[str, Any] = {
-                "index": 0,
-                "delta": delta,
-                "logprobs": None,
-                "finish_reason": finish_reason,
-            }
-        else:
-            choice = {"index": 0, "text": delta_text or "", "logprobs": None, "finish_reason": finish_reason}
-        payload = {"id": ident, "object": kind, "created": created, "model": model, "choices": [choice]}
-        return f"data: {json.dumps(payload)}\n\n"
+    def event(choices: list[dict[str, Any]], **extra: Any) -> str:
+        return f"data: {json.dumps({**head, 'object': kind, 'choices': choices, **extra})}\n\n"
 
-    if chat:
-        yield chunk(None, None, first=True)
-    for index, word in enumerate(words):
-        yield chunk(word if index == 0 else " " + word, None)
-    yield chunk("", finish)
-    if usage is not None:
-        payload = {
-            "id": ident,
-            "object": kind,
-            "created": created,
-            "model": model,
-            "choices": [],
-            "usage": usage,
+    def delta_choice(
+        index: int, delta: dict[str, Any], piece: str | None, finish: str | None
+    ) -> dict[str, Any]:
+        logprobs = None
+        if parsed.logprobs is not None and piece is not None:
+            logprobs = (
+                chat_logprobs([piece], parsed.logprobs)
+                if parsed.chat
+                else completion_logprobs([piece], parsed.logprobs)
+            )
+        if parsed.chat:
+            return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
+        return {
+            "index": index,
+            "text": delta.get("content", ""),
+            "logprobs": logprobs,
+            "finish_reason": finish,
         }
-        yield f"data: {json.dumps(payload)}\n\n"
-    yield "data: [DONE]\n\n"
+
+    try:
+        if parsed.chat:
+            yield event(
+                [
+                    delta_choice(i, {"role": "assistant", "content": ""}, None, None)
+                    for i in range(len(outputs))
+                ]
+            )
+        last = time.monotonic()
+        first_seen = False
+        longest = max((len(o.pieces) for o in outputs), default=0)
+        for step in range(longest):
+            await asyncio.sleep(TOKEN_SECONDS)
+            now = time.monotonic()
+            if not first_seen:
+                metrics.ttft.observe(now - started)
+                first_seen = True
+            else:
+                metrics.itl.observe(now - last)
+            last = now
+            chunks = []
+            for index, output in enumerate(outputs):
+                if step >= len(output.pieces):
+                    continue
+                done = output.finish_reason if step == len(output.pieces) - 1 else None
+                if output.tool_calls:  # the parsed call arrives whole, with the last token
+                    if done is None:
+                        continue
+                    calls = [{"index": i, **c} for i, c in enumerate(output.tool_calls)]
+                    chunks.append(delta_choice(index, {"tool_calls": calls}, None, done))
+                else:
+                    piece = output.pieces[step]
+                    chunks.append(delta_choice(index, {"content": piece}, piece, done))
+            if chunks:
+                yield event(chunks)
+        if parsed.include_usage:
+            yield event([], usage=usage)
+        finished = outputs[0].finish_reason if outputs else "stop"
+        yield "data: [DONE]\n\n"
+    finally:
+        metrics.finish(
+            usage["total_tokens"],
+            usage["prompt_tokens"],
+            usage["completion_tokens"] if finished != "abort" else 0,
+            finished,
+            time.monotonic() - started,
+        )
 
 
-routes = [
-    Route("/app/{app_id}/health", health, methods=["GET"]),
-    Route("/app/{app_id}/v1/models", models, methods=["GET"]),
-    Route("/app/{app_id}/v1/chat/completions", chat_completions, methods=["POST"]),
-    Route("/app/{app_id}/v1/completions", completions, methods=["POST"]),
+_ROUTES: list[tuple[str, Handler, str]] = [
+    ("/health", health, "GET"),
+    ("/version", version, "GET"),
+    ("/metrics", metrics, "GET"),
+    ("/v1/models", models, "GET"),
+    ("/tokenize", tokenize, "POST"),
+    ("/detokenize", detokenize, "POST"),
+    ("/v1/chat/completions", chat_completions, "POST"),
+    ("/v1/completions", completions, "POST"),
 ]
+_KNOWN = {path: method for path, _, method in _ROUTES}
+
+
+async def _unrouted(request: Request, app: App) -> Response:
+    """FastAPI's own answers for a path vLLM does not serve, or a method it does not take."""
+    path = "/" + request.path_params["rest"]
+    if path in _KNOWN:
+        return JSONResponse(
+            {"detail": "Method Not Allowed"}, status_code=405, headers={"allow": _KNOWN[path]}
+        )
+    return JSONResponse({"detail": "Not Found"}, status_code=404)
+
+
+_ANY = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+routes = [
+    Route(f"/app/{{app_id}}{path}", _endpoint(handler), methods=[method]) for path, handler, method in _ROUTES
+]
+routes.append(Route("/app/{app_id}/{rest:path}", _endpoint(_unrouted), methods=_ANY))

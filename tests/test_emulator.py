@@ -423,7 +423,7 @@ def test_standin_serves_openai_api(admin: httpx.Client, emulator: RunningEmulato
     short = httpx.post(f"{url}/v1/chat/completions", headers=auth, json={**question, "max_tokens": 2}).json()
     assert short["usage"]["completion_tokens"] == 2 and short["choices"][0]["finish_reason"] == "length"
     wrong = httpx.post(f"{url}/v1/chat/completions", headers=auth, json={**question, "model": "gpt-4"})
-    assert wrong.status_code == 404 and "gpt-4" in wrong.json()["message"]
+    assert wrong.status_code == 404 and "gpt-4" in wrong.json()["error"]["message"]  # vLLM >= 0.10.1 shape
 
     completion = httpx.post(
         f"{url}/v1/completions", headers=auth, json={"model": "chat", "prompt": "Hello"}
