@@ -25,11 +25,24 @@ def script(args: list[str], env: dict[str, str], timeout: float = 120) -> subpro
                           capture_output=True, timeout=timeout)
 
 
+def python_without_pulumi(tmp_path: Path) -> Path:
+    """A virtual environment with the project's packages but no `pulumi` in its bin/ (setup.sh
+    links the CLI into the project's .venv/bin, where local_deploy.py looks after PATH)."""
+    venv = tmp_path / "venv-without-pulumi"
+    subprocess.run([sys.base_prefix + "/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    real = [p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix)]
+    (site / "project.pth").write_text("\n".join(real) + "\n")
+    return venv / "bin" / "python"
+
+
 @pytest.mark.parametrize("command", ["up", "down"])
 def test_without_pulumi_it_stops_at_once_saying_how_to_install(tmp_path: Path, command: str) -> None:
     env = dict(os.environ, PATH=str(tmp_path))  # no pulumi there
+    python = python_without_pulumi(tmp_path)
     started = time.monotonic()
-    result = script([command, "--local-dir", str(tmp_path / "local")], env, timeout=30)
+    result = subprocess.run([str(python), str(SCRIPT), command, "--local-dir", str(tmp_path / "local")],
+                            cwd=REPO, env=env, text=True, capture_output=True, timeout=30)
     assert result.returncode == 2
     assert time.monotonic() - started < 10
     assert "https://www.pulumi.com/docs/install/" in result.stderr
