@@ -29,7 +29,7 @@ from components.ovhai import (
     WaitTimeout,
     parse_retry_after,
 )
-from components.ovhai.waiting import Backoff, Observed, poll
+from components.ovhai.waiting import Backoff, Observed, Watch, poll
 
 TOKEN = "very-secret-token-value"
 
@@ -297,6 +297,42 @@ def test_poll_never_sleeps_past_the_deadline() -> None:
     assert sum(fake.sleeps) == pytest.approx(7.3) and fake.sleeps[-1] == pytest.approx(0.3)
     assert caught.value.last_state == "QUEUED" and caught.value.elapsed == pytest.approx(7.3)
     assert str(caught.value) == "app app-1 still QUEUED after 7.3 s of waiting"
+
+
+def test_poll_uses_the_observation_in_hand_and_an_early_wake_is_no_backoff_step() -> None:
+    fake = FakeTime()
+    fetched: list[float] = []
+    wakes = iter([False, True, True, False])
+
+    def fetch() -> Observed[str]:
+        fetched.append(fake.now - 1000.0)
+        return Observed("x", "SCALING" if len(fetched) < 4 else "RUNNING")
+
+    def sleep(seconds: float) -> bool:
+        fake.sleep(seconds)
+        return next(wakes)
+
+    poll(
+        fetch,
+        first=Observed("x", "QUEUED"),
+        done=lambda o: o.state == "RUNNING",
+        timeout=60,
+        subject="a",
+        backoff=Backoff(1.0, 30.0, 2.0, reset_on_change=False),
+        sleep=sleep,
+        clock=fake.clock,
+    )
+    assert fetched == [1.0, 3.0, 5.0, 7.0]  # no fetch at 0 (in hand); no growth after early wakes
+    assert fake.sleeps == [1.0, 2.0, 2.0, 2.0]  # and no reset on the QUEUED -> SCALING change
+
+
+def test_watch_wakes_early_on_the_signal_and_holds_after_a_look_that_did_not_end_the_wait() -> None:
+    fake = FakeTime()
+    watch = Watch(lambda: fake.now >= 1001.2, 0.5, hold=1.0, sleep=fake.sleep, clock=fake.clock)
+    assert watch(4.0) is True and fake.now == 1001.5  # checked every 0.5 s: seen at the first after
+    assert watch(4.0) is True and fake.now == 1002.5  # held 1 s after the look it asked for
+    assert Watch(lambda: False, 0.5, sleep=fake.sleep, clock=fake.clock)(1.2) is False
+    assert fake.sleeps[-3:] == [0.5, 0.5, pytest.approx(0.2)]  # never past the asked time
 
 
 def test_wait_for_app_returns_on_terminal_states_unless_waiting_for_them() -> None:

@@ -1,28 +1,36 @@
 """Wait for an app to serve: RUNNING in the API *and* its readiness path answering 200.
 
-Two signals, polled at two paces. The readiness path on the app's own URL is cheap (it is not the
-regional API and counts against no API budget) and is the real "ready" signal, so it is probed
-often (`probe_interval`) to keep the overhead over the platform's start-up small. The API is
-polled with a growing interval (`api_initial` x `api_factor`, capped at `api_max`) to see
-failures and to log transitions, so that a start-up of minutes costs a handful of requests (the
-bench measures both). When the probe answers 200, one API read confirms RUNNING; during a rolling
-update the old replicas answer 200 while the app is SCALING, so that read is what decides.
+Built on the project's one waiting engine, `components.ovhai.waiting.poll`. Two signals, polled at
+two paces. The API is the polled object, read with a growing interval (`api_initial` x
+`api_factor`, capped at `api_max`, no reset on a change: progress lines come from the app's
+history, not from the polling pace) to see failures and to log transitions, so a start-up of
+minutes costs a handful of requests. The readiness path on the app's own URL is cheap (it is not
+the regional API and counts against no API budget) and is the real "ready" signal: the engine's
+sleep is a `Watch` that probes it every `probe_interval` and wakes the poller early when it
+answers 200. That look confirms RUNNING (during a rolling update the old replicas answer 200 while
+the app is SCALING, so the API read decides) and is not a backoff step; when it does not end the
+wait, the next early look comes `CONFIRM_PAUSE` later at the soonest. The bench
+(bench/client_polling.py, bench/create_overhead.py) measures this path.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import httpx
 
-from components.ovhai import OvhAiClient
+from components.ovhai import OvhAiClient, WaitTimeout
 from components.ovhai.models import App
+from components.ovhai.waiting import Backoff, Observed, OnChange, Watch, poll
 from components.platform import STOP_STATES
 from components.resources.progress import Progress
 
 CONFIRM_PAUSE = 1.0
+
+Prober = Callable[[str], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,9 @@ class WaitPolicy:
     api_max: float = 30.0
     probe_interval: float = 0.5
     probe_timeout: float = 5.0
+
+    def backoff(self) -> Backoff:
+        return Backoff(self.api_initial, self.api_max, self.api_factor, reset_on_change=False)
 
 
 DEFAULT_POLICY = WaitPolicy()
@@ -59,6 +70,16 @@ def probe(http: httpx.Client, url: str) -> tuple[bool, str]:
     return False, f"HTTP {response.status_code}"
 
 
+class _Seen:
+    """What the wait knows: the app as last read, when, and the last probe's answer."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.read_at: float | None = None  # None: only the app handed in, no read of ours yet
+        self.probe_ok = False
+        self.probe_detail = "not probed yet"
+
+
 def wait_until_ready(
     client: OvhAiClient,
     app: App,
@@ -68,46 +89,59 @@ def wait_until_ready(
     deadline: float,
     progress: Progress,
     policy: WaitPolicy = DEFAULT_POLICY,
+    on_change: OnChange | None = None,
+    prober: Prober | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> WaitOutcome:
-    """Poll until ready, a state that ends the wait, or `deadline` (a time.monotonic() value)."""
+    """Poll until ready, a state that ends the wait, or `deadline` (a `clock()` value, by default
+    time.monotonic()). `prober` replaces the HTTP probe of the readiness URL (tests)."""
+    seen = _Seen(app)
     progress.app_seen(app)
-    interval = policy.api_initial
-    last_api = time.monotonic()
-    last_probe = "not probed yet"
-    hold_until = 0.0
+
+    def read() -> App:
+        seen.app = client.get_app(seen.app.id)
+        seen.read_at = clock()
+        progress.app_seen(seen.app)
+        return seen.app
+
+    def fetch() -> Observed[App]:
+        current = read()
+        return Observed(current, current.state)
+
+    def done(observed: Observed[App]) -> bool:
+        if observed.state in STOP_STATES:
+            return True
+        return observed.state == "RUNNING" and (not path or seen.probe_ok)
+
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=headers, timeout=policy.probe_timeout, follow_redirects=False) as http:
-        while True:
-            state = app.state
-            if state in STOP_STATES:
-                return WaitOutcome("stopped", app)
-            now = time.monotonic()
-            if now >= deadline:
-                app = client.get_app(app.id)  # the state to report, not the one seen seconds ago
-                progress.app_seen(app)
-                state = app.state
-                detail = f"state {state}" + (f", readiness path {path}: {last_probe}" if path else "")
-                return WaitOutcome("timeout", app, detail)
-            ready = state == "RUNNING" and not path
-            if path and app.url:
-                ok, last_probe = probe(http, app.url.rstrip("/") + path)
-                if ok and now >= hold_until:
-                    app = client.get_app(app.id)  # confirm: during a rolling update old replicas answer
-                    last_api = time.monotonic()
-                    progress.app_seen(app)
-                    if app.state == "RUNNING":
-                        return WaitOutcome("ready", app)
-                    # Serving but not RUNNING (a rolling update): confirm again in a second, not sooner.
-                    hold_until = last_api + CONFIRM_PAUSE
-                    continue
-            if ready:
-                return WaitOutcome("ready", app)
-            if time.monotonic() - last_api >= interval:
-                app = client.get_app(app.id)
-                last_api = time.monotonic()
-                progress.app_seen(app)
-                interval = min(interval * policy.api_factor, policy.api_max)
-                continue
-            next_api = last_api + interval
-            pause = policy.probe_interval if path and app.url else next_api - time.monotonic()
-            time.sleep(max(0.01, min(pause, next_api - time.monotonic(), deadline - time.monotonic())))
+        probe_url: Prober = prober or (lambda url: probe(http, url))
+
+        def check() -> bool:
+            if not (path and seen.app.url):
+                return False
+            seen.probe_ok, seen.probe_detail = probe_url(seen.app.url.rstrip("/") + path)
+            return seen.probe_ok
+
+        try:
+            observed = poll(
+                fetch,
+                first=Observed(app, app.state),
+                done=done,
+                timeout=deadline - clock(),
+                subject=app.id,
+                on_change=on_change,
+                backoff=policy.backoff(),
+                sleep=Watch(check, policy.probe_interval, hold=CONFIRM_PAUSE, sleep=sleep, clock=clock),
+                clock=clock,
+            )
+        except WaitTimeout:
+            if seen.read_at is None or seen.read_at < deadline:
+                read()  # the state to report, not the one seen seconds ago
+            state = seen.app.state
+            detail = f"state {state}" + (f", readiness path {path}: {seen.probe_detail}" if path else "")
+            return WaitOutcome("timeout", seen.app, detail)
+    assert observed.value is not None
+    kind: Literal["ready", "stopped"] = "stopped" if observed.state in STOP_STATES else "ready"
+    return WaitOutcome(kind, observed.value)

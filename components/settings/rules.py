@@ -1,88 +1,132 @@
-"""The resolver: runs every rule group on a parsed config and builds `Settings` when none failed.
+"""The resolver: runs every rule on a parsed config and builds `Settings` when none failed.
 
-The rules run in a fixed order (the order of the problems a user reads), each group in its own
-module; a rule that fails reports to the shared collector and returns None so the others still run.
+The rules are plain functions, grouped by topic in the `rules_*` modules; each takes the values it
+checks and the shared `Findings`, and returns its resolved value or None when it failed, so the
+others still run. They run in a fixed order: the order of the problems a user reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from typing import Any
+
 from pydantic import SecretStr
 
 from components import sizing, vllm
+from components.settings import rules_access as access
+from components.settings import rules_gpu as gpu
+from components.settings import rules_identity as identity
+from components.settings import rules_lifecycle as lifecycle
+from components.settings import rules_scaling as scaling_rules
+from components.settings import rules_volumes as volume_rules
 from components.settings.environments import ENVIRONMENT_DEFAULTS
+from components.settings.keys import StackConfig
 from components.settings.model import Settings
-from components.settings.rules_access import AccessRules
-from components.settings.rules_gpu import GpuRules
-from components.settings.rules_identity import IdentityRules
-from components.settings.rules_lifecycle import LifecycleRules
-from components.settings.rules_scaling import ScalingRules
-from components.settings.rules_volumes import VolumeRules
+from components.settings.problems import Problems
+from components.settings.rules_base import Findings
 
 
-class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, LifecycleRules):
-    """Every rule group on one config; `resolve()` returns None when any problem was reported."""
+def resolve(
+    cfg: StackConfig,
+    problems: Problems,
+    *,
+    stack: str,
+    project: str,
+    secret_keys: Collection[str],
+    environ: Mapping[str, str],
+    provider_config: Mapping[str, Any],
+) -> Settings | None:
+    """Every rule on one config; None when any problem was reported (they are in `problems`)."""
+    p = Findings(problems)
+    env = identity.environment(cfg, stack, p)
+    defaults = ENVIRONMENT_DEFAULTS[env or "dev"]
+    model = identity.model(cfg, p)
+    served = identity.served_name(cfg, model, p)
+    app_name = identity.app_name(cfg, stack, p)
+    image = identity.image(cfg, env, defaults, p)
+    scaling = scaling_rules.scaling(cfg, defaults, p)
+    volumes = volume_rules.volumes(cfg, p)
+    gmu = gpu.gpu_memory_utilization(cfg, p)
+    labels = access.labels(cfg, p)
+    role = access.token_role(cfg, env, p)
+    readiness = lifecycle.readiness(cfg, defaults, model, p)
+    keep_failed = lifecycle.keep_failed(cfg, defaults, p)
+    access.unsecure(cfg, env, defaults, p)
+    access.provider_credentials(provider_config, secret_keys, env, p)
+    vllm_args = gpu.vllm_args(cfg, p)
+    hf_token = access.hf_token(cfg, model, secret_keys, environ, p)
+    if cfg.toolCalling and model is not None and not model.tool_call_parser:
+        p.add("toolCalling", f"model {model.hf_id} has no known tool-call parser",
+              p.set_cmd("toolCalling", "false"))
+    if cfg.gpuQuota < 1:
+        p.add("gpuQuota", f"must be at least 1 (got {cfg.gpuQuota})", value="4")
+    prices = gpu.prices(cfg, p)
+    chosen: tuple[sizing.Plan, list[sizing.Plan]] | None = None
+    if model is not None and gmu is not None and prices is not None and gpu.planner_inputs_ok(cfg, p):
+        chosen = gpu.plan(cfg, model, gmu, prices, p)
+    if chosen is not None and scaling is not None:
+        scaling_rules.quota(cfg, chosen[0], scaling, p)
+    if p.failed or env is None or model is None or chosen is None or scaling is None:
+        return None
+    assert served is not None and app_name is not None and image is not None and volumes is not None
+    assert gmu is not None and labels is not None and role is not None and readiness is not None
+    return Settings(
+        project=project,
+        stack=stack,
+        environment=env,
+        model=model,
+        engine=vllm.EngineOptions(
+            served_model_name=served,
+            gpu_memory_utilization=gmu,
+            tool_calling=cfg.toolCalling,
+            extra_args=tuple(vllm_args),
+        ),
+        app_name=app_name,
+        plan=chosen[0],
+        plans=tuple(chosen[1]),
+        image=image,
+        scaling=scaling,
+        volumes=tuple(volumes),
+        cache_path=cfg.cachePath.rstrip("/") or "/",
+        token_role=role,
+        operator_token=cfg.operatorToken,
+        token_rotation=cfg.tokenRotation.strip(),
+        unsecure_http=cfg.unsecureHttp,
+        readiness_timeout_seconds=readiness,
+        keep_failed_apps=keep_failed,
+        adopt_app_id=cfg.adoptAppId.strip(),
+        labels=labels,
+        gpu_quota=cfg.gpuQuota,
+        hf_token=SecretStr(hf_token) if hf_token else None,
+        warnings=tuple(p.warnings),
+    )
+
+
+class Resolver:
+    """`resolve()` over inputs given once (what `loading.load_settings` calls)."""
+
+    def __init__(
+        self,
+        cfg: StackConfig,
+        problems: Problems,
+        *,
+        stack: str,
+        project: str,
+        secret_keys: Collection[str],
+        environ: Mapping[str, str],
+        provider_config: Mapping[str, Any],
+    ) -> None:
+        self._cfg, self._problems = cfg, problems
+        self._stack, self._project, self._secret_keys = stack, project, secret_keys
+        self._environ, self._provider_config = environ, provider_config
 
     def resolve(self) -> Settings | None:
-        cfg, p = self.cfg, self.p
-        env = self._environment()
-        defaults = ENVIRONMENT_DEFAULTS[env or "dev"]
-        model = self._model()
-        served = self._served_name(model)
-        app_name = self._app_name()
-        image = self._image(env, defaults)
-        scaling = self._scaling(defaults)
-        volumes = self._volumes()
-        gmu = self._gpu_memory_utilization()
-        labels = self._labels()
-        role = self._token_role(env)
-        readiness = self._readiness(defaults, model)
-        keep_failed = self._keep_failed(defaults)
-        self._unsecure(env, defaults)
-        self._provider_credentials(env)
-        vllm_args = self._vllm_args()
-        hf_token = self._hf_token(model)
-        if cfg.toolCalling and model is not None and not model.tool_call_parser:
-            p.add("toolCalling", f"model {model.hf_id} has no known tool-call parser",
-                  p.set_cmd("toolCalling", "false"))
-        if cfg.gpuQuota < 1:
-            p.add("gpuQuota", f"must be at least 1 (got {cfg.gpuQuota})", value="4")
-        prices = self._prices()
-        chosen: tuple[sizing.Plan, list[sizing.Plan]] | None = None
-        if model is not None and gmu is not None and prices is not None and self._planner_inputs_ok():
-            chosen = self._plan(model, gmu, prices)
-        if chosen is not None and scaling is not None:
-            self._quota(chosen[0], scaling)
-        if p.items or env is None or model is None or chosen is None or scaling is None:
-            return None
-        assert served is not None and app_name is not None and image is not None and volumes is not None
-        assert gmu is not None and labels is not None and role is not None and readiness is not None
-        return Settings(
-            project=self.project,
-            stack=self.stack,
-            environment=env,
-            model=model,
-            engine=vllm.EngineOptions(
-                served_model_name=served,
-                gpu_memory_utilization=gmu,
-                tool_calling=cfg.toolCalling,
-                extra_args=tuple(vllm_args),
-            ),
-            app_name=app_name,
-            plan=chosen[0],
-            plans=tuple(chosen[1]),
-            image=image,
-            scaling=scaling,
-            volumes=tuple(volumes),
-            cache_path=cfg.cachePath.rstrip("/") or "/",
-            token_role=role,
-            operator_token=cfg.operatorToken,
-            token_rotation=cfg.tokenRotation.strip(),
-            unsecure_http=cfg.unsecureHttp,
-            readiness_timeout_seconds=readiness,
-            keep_failed_apps=keep_failed,
-            adopt_app_id=cfg.adoptAppId.strip(),
-            labels=labels,
-            gpu_quota=cfg.gpuQuota,
-            hf_token=SecretStr(hf_token) if hf_token else None,
-            warnings=tuple(self.warnings),
+        return resolve(
+            self._cfg,
+            self._problems,
+            stack=self._stack,
+            project=self._project,
+            secret_keys=self._secret_keys,
+            environ=self._environ,
+            provider_config=self._provider_config,
         )

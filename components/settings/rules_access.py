@@ -2,85 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Collection, Mapping
+from typing import Any, Literal
 
 from components import catalog
 from components.platform import LABEL_VALUE, PLATFORM_LABEL_PREFIX, label_key_ok
 from components.settings.environments import Environment, EnvironmentDefaults
-from components.settings.keys import DEPLOYMENT_LABEL, choices
+from components.settings.keys import DEPLOYMENT_LABEL, StackConfig, choices
 from components.settings.problems import example
-from components.settings.rules_base import RuleContext
+from components.settings.rules_base import Findings
 
 
-class AccessRules(RuleContext):
-    """Labels, token role, open HTTP and secrets."""
+def labels(cfg: StackConfig, p: Findings) -> dict[str, str] | None:
+    labels: dict[str, str] = {}
+    ok = True
+    for i, item in enumerate(cfg.labels):
+        key, sep, value = item.partition("=")
+        prefix = key.rpartition("/")[0]
+        problem = None
+        if not sep:
+            problem = "must be key=value"
+        elif not label_key_ok(key):
+            problem = f"key '{key}' is not a valid label key ([prefix/]name, 63 chars of [A-Za-z0-9._-])"
+        elif not LABEL_VALUE.match(value):
+            problem = f"value '{value}' is not a valid label value (63 chars of [A-Za-z0-9._-])"
+        elif prefix == PLATFORM_LABEL_PREFIX.rstrip("/") or key.startswith(PLATFORM_LABEL_PREFIX):
+            problem = f"labels under {PLATFORM_LABEL_PREFIX} belong to the platform"
+        elif key == DEPLOYMENT_LABEL:
+            problem = f"{DEPLOYMENT_LABEL} is the deployment's own label (the token is scoped by it)"
+        elif key in labels:
+            problem = f"key '{key}' is given twice"
+        if problem:
+            p.add("labels", f"[{i}] '{item}': {problem}", value=example("labels"))
+            ok = False
+        else:
+            labels[key] = value
+    return labels if ok else None
 
-    def _labels(self) -> dict[str, str] | None:
-        labels: dict[str, str] = {}
-        ok = True
-        for i, item in enumerate(self.cfg.labels):
-            key, sep, value = item.partition("=")
-            prefix = key.rpartition("/")[0]
-            problem = None
-            if not sep:
-                problem = "must be key=value"
-            elif not label_key_ok(key):
-                problem = f"key '{key}' is not a valid label key ([prefix/]name, 63 chars of [A-Za-z0-9._-])"
-            elif not LABEL_VALUE.match(value):
-                problem = f"value '{value}' is not a valid label value (63 chars of [A-Za-z0-9._-])"
-            elif prefix == PLATFORM_LABEL_PREFIX.rstrip("/") or key.startswith(PLATFORM_LABEL_PREFIX):
-                problem = f"labels under {PLATFORM_LABEL_PREFIX} belong to the platform"
-            elif key == DEPLOYMENT_LABEL:
-                problem = f"{DEPLOYMENT_LABEL} is the deployment's own label (the token is scoped by it)"
-            elif key in labels:
-                problem = f"key '{key}' is given twice"
-            if problem:
-                self.p.add("labels", f"[{i}] '{item}': {problem}", value=example("labels"))
-                ok = False
-            else:
-                labels[key] = value
-        return labels if ok else None
 
-    def _token_role(self, env: Environment | None) -> Literal["read", "operator"] | None:
-        role = self.cfg.tokenRole.strip()
-        if role not in choices("tokenRole"):
-            allowed = " or ".join(choices("tokenRole"))
-            self.p.add("tokenRole", f"must be {allowed} (got {role!r})", value="read")
-            return None
-        if role == "operator" and env == "prod":
-            self.warnings.append("tokenRole operator: consumers of this stack's token can manage the app")
-        return role  # type: ignore[return-value]
+def token_role(cfg: StackConfig, env: Environment | None, p: Findings) -> Literal["read", "operator"] | None:
+    role = cfg.tokenRole.strip()
+    if role not in choices("tokenRole"):
+        allowed = " or ".join(choices("tokenRole"))
+        p.add("tokenRole", f"must be {allowed} (got {role!r})", value="read")
+        return None
+    if role == "operator" and env == "prod":
+        p.warn("tokenRole operator: consumers of this stack's token can manage the app")
+    return role  # type: ignore[return-value]
 
-    def _unsecure(self, env: Environment | None, defaults: EnvironmentDefaults) -> None:
-        if self.cfg.unsecureHttp and env is not None and not defaults.unsecure_http_allowed:
-            self.p.add("unsecureHttp", f"{env} refuses an endpoint open without a token", value="false")
-        elif self.cfg.unsecureHttp:
-            self.warnings.append("unsecureHttp: anyone who knows the URL can use the model")
 
-    def _provider_credentials(self, env: Environment | None) -> None:
-        token_key = "ovhai:token"
-        if token_key in self.provider_config and token_key not in self.secret_keys:
-            self.p.add(token_key, "the API token is stored in plain text in the stack file",
-                       f"pulumi config set --secret {token_key} <token> (or export OVHAI_TOKEN)")
-        endpoint = str(self.provider_config.get("ovhai:endpoint", "") or "")
-        if env == "prod" and endpoint and not endpoint.startswith("https://"):
-            self.p.add("ovhai:endpoint", f"prod talks to the API over https (got {endpoint})",
-                       "pulumi config set ovhai:endpoint https://gra.ai.cloud.ovh.net")
+def unsecure(cfg: StackConfig, env: Environment | None, defaults: EnvironmentDefaults, p: Findings) -> None:
+    if cfg.unsecureHttp and env is not None and not defaults.unsecure_http_allowed:
+        p.add("unsecureHttp", f"{env} refuses an endpoint open without a token", value="false")
+    elif cfg.unsecureHttp:
+        p.warn("unsecureHttp: anyone who knows the URL can use the model")
 
-    def _hf_token(self, model: catalog.ModelSpec | None) -> str | None:
-        """The stack's secret `hfToken`, else (for a gated model only: an ambient token is not
-        shipped into an app that does not need it) the HF_TOKEN environment variable."""
-        value = self.cfg.hfToken.strip()
-        if value and "hfToken" not in self.secret_keys:
-            self.p.add("hfToken", "is stored in plain text: set it as a secret", value="hf_...")
-            return None
-        if not value and model is not None and model.gated:
-            value = self.environ.get("HF_TOKEN", "").strip()
-        if value and not value.startswith("hf_"):
-            self.p.add("hfToken", "a Hugging Face token starts with 'hf_'", value="hf_...")
-            return None
-        if model is not None and model.gated and not value:
-            self.p.add("hfToken", f"{model.hf_id} is gated on Hugging Face: the engine needs a token "
-                       "of an account that accepted its licence (or export HF_TOKEN)", value="hf_...")
-            return None
-        return value or None
+
+def provider_credentials(
+    provider_config: Mapping[str, Any], secret_keys: Collection[str], env: Environment | None, p: Findings
+) -> None:
+    token_key = "ovhai:token"
+    if token_key in provider_config and token_key not in secret_keys:
+        p.add(token_key, "the API token is stored in plain text in the stack file",
+              f"pulumi config set --secret {token_key} <token> (or export OVHAI_TOKEN)")
+    endpoint = str(provider_config.get("ovhai:endpoint", "") or "")
+    if env == "prod" and endpoint and not endpoint.startswith("https://"):
+        p.add("ovhai:endpoint", f"prod talks to the API over https (got {endpoint})",
+              "pulumi config set ovhai:endpoint https://gra.ai.cloud.ovh.net")
+
+
+def hf_token(
+    cfg: StackConfig,
+    model: catalog.ModelSpec | None,
+    secret_keys: Collection[str],
+    environ: Mapping[str, str],
+    p: Findings,
+) -> str | None:
+    """The stack's secret `hfToken`, else (for a gated model only: an ambient token is not
+    shipped into an app that does not need it) the HF_TOKEN environment variable."""
+    value = cfg.hfToken.strip()
+    if value and "hfToken" not in secret_keys:
+        p.add("hfToken", "is stored in plain text: set it as a secret", value="hf_...")
+        return None
+    if not value and model is not None and model.gated:
+        value = environ.get("HF_TOKEN", "").strip()
+    if value and not value.startswith("hf_"):
+        p.add("hfToken", "a Hugging Face token starts with 'hf_'", value="hf_...")
+        return None
+    if model is not None and model.gated and not value:
+        p.add("hfToken", f"{model.hf_id} is gated on Hugging Face: the engine needs a token "
+              "of an account that accepted its licence (or export HF_TOKEN)", value="hf_...")
+        return None
+    return value or None

@@ -1,33 +1,36 @@
-"""What every group of rules reads (the parsed config, the stack) and writes (problems, warnings)."""
+"""What the rule functions write to: the problems of the config and the warnings of the stack.
+
+The rules are plain functions (`rules_identity`, `rules_scaling`, ...): each takes the config
+values it checks and a `Findings`, reports what is wrong there, and returns the resolved value or
+None when it failed, so that the other rules still run and the user reads every problem at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
 
-from components.settings.keys import StackConfig
 from components.settings.problems import Problems
 
 
-class RuleContext:
-    """The state the rule groups share; `Resolver` combines the groups."""
+@dataclass
+class Findings:
+    """The problems (each with its fix command) and the warnings the rules found."""
 
-    def __init__(
-        self,
-        cfg: StackConfig,
-        problems: Problems,
-        *,
-        stack: str,
-        project: str,
-        secret_keys: set[str],
-        environ: Mapping[str, str],
-        provider_config: Mapping[str, Any],
-    ) -> None:
-        self.cfg = cfg
-        self.p = problems
-        self.stack = stack
-        self.project = project
-        self.secret_keys = secret_keys
-        self.environ = environ
-        self.provider_config = provider_config
-        self.warnings: list[str] = []
+    problems: Problems
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, key: str, message: str, fix: str | None = None, *, value: str | None = None) -> None:
+        self.problems.add(key, message, fix, value=value)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def set_cmd(self, key: str, value: str, *, secret: bool = False) -> str:
+        return self.problems.set_cmd(key, value, secret=secret)
+
+    def rm_cmd(self, key: str) -> str:
+        return self.problems.rm_cmd(key)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems.items)

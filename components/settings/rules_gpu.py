@@ -9,156 +9,155 @@ from typing import Any
 
 from components import catalog, sizing, vllm
 from components.platform import MAX_GPUS_PER_APP
-from components.settings.keys import bounds, choices
-from components.settings.rules_base import RuleContext
+from components.settings.keys import StackConfig, bounds, choices
+from components.settings.rules_base import Findings
 
 # vLLM flags the deployment sets itself: giving them again would contradict the plan.
 MANAGED_VLLM_FLAGS = vllm.MANAGED_FLAGS
 
 
-class GpuRules(RuleContext):
-    """Engine arguments and the planner's inputs, plan and prices."""
+def gpu_memory_utilization(cfg: StackConfig, p: Findings) -> float | None:
+    text = cfg.gpuMemoryUtilization.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        p.add("gpuMemoryUtilization", f"'{text}' is not a number")
+        return None
+    low, high = bounds("gpuMemoryUtilization")
+    if not low <= value <= high:
+        p.add("gpuMemoryUtilization", f"must be between {low:g} and {high:g} (got {value})")
+        return None
+    return value
 
-    def _gpu_memory_utilization(self) -> float | None:
-        text = self.cfg.gpuMemoryUtilization.strip()
+
+def vllm_args(cfg: StackConfig, p: Findings) -> list[str]:
+    args = [a for a in cfg.vllmArgs]
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        if flag in MANAGED_VLLM_FLAGS:
+            p.add("vllmArgs", f"'{flag}' is set by the deployment from the plan; use its own "
+                  "config key (gpuCount, maxModelLen, dtype, servedModelName, ...)",
+                  p.set_cmd("vllmArgs", "'[]'"))
+        elif not arg.strip():
+            p.add("vllmArgs", "contains an empty argument", p.set_cmd("vllmArgs", "'[]'"))
+    return args
+
+
+def planner_inputs_ok(cfg: StackConfig, p: Findings) -> bool:
+    ok = True
+    if cfg.dtype not in choices("dtype"):
+        p.add("dtype", f"must be one of {', '.join(choices('dtype'))} (got {cfg.dtype!r})", value="auto")
+        ok = False
+    kv_choices = choices("kvCacheDtype")
+    if cfg.kvCacheDtype not in kv_choices:
+        p.add("kvCacheDtype", f"must be one of {', '.join(kv_choices)} (got {cfg.kvCacheDtype!r})",
+              value="auto")
+        ok = False
+    if cfg.gpuFlavor and cfg.gpuFlavor not in sizing.FLAVORS:
+        known = ", ".join(sorted(sizing.FLAVORS))
+        p.add("gpuFlavor", f"'{cfg.gpuFlavor}' is not a GPU flavor ({known})", value="l40s-1-gpu")
+        ok = False
+    _, most = bounds("gpuCount")
+    if not 0 <= cfg.gpuCount <= most:
+        p.add("gpuCount", f"must be 1..{most} GPUs per app, or 0 for the planner "
+              f"(got {cfg.gpuCount})",
+              value="2")
+        ok = False
+    elif cfg.gpuFlavor in sizing.FLAVORS and cfg.gpuCount > sizing.FLAVORS[cfg.gpuFlavor].max_gpus:
+        limit = sizing.FLAVORS[cfg.gpuFlavor].max_gpus
+        p.add("gpuCount", f"{cfg.gpuFlavor} allows at most {limit} GPUs per app (got {cfg.gpuCount})",
+              value=str(limit))
+        ok = False
+    return ok
+
+
+def plan(
+    cfg: StackConfig, model: catalog.ModelSpec, gmu: float, prices: dict[str, float], p: Findings
+) -> tuple[sizing.Plan, list[sizing.Plan]] | None:
+    if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < 256):
+        p.add("maxModelLen", "must be at least 256 tokens, or 0 for the model's maximum "
+              f"(got {cfg.maxModelLen})", value="8192")
+        return None
+    if cfg.maxModelLen > model.max_position_embeddings:
+        p.add("maxModelLen", f"{cfg.maxModelLen} is above {model.hf_id}'s maximum context of "
+              f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
+        return None
+    kwargs = _planner_kwargs(cfg, gmu, prices)
+    try:
+        plans = sizing.plan(model, **kwargs)
+        best = sizing.best_plan(model, **kwargs)
+    except sizing.NoFittingPlan as exc:
+        _explain_no_fit(cfg, model, exc, kwargs, p)
+        return None
+    except ValueError as exc:  # an input the planner refuses (checked above: a safety net)
+        p.add("gpuFlavor" if cfg.gpuFlavor else "model", str(exc).splitlines()[0])
+        return None
+    return best, plans
+
+
+def _planner_kwargs(cfg: StackConfig, gmu: float, prices: dict[str, float]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "max_model_len": cfg.maxModelLen or None,
+        "dtype": None if cfg.dtype == "auto" else cfg.dtype,
+        "kv_cache_dtype": None if cfg.kvCacheDtype == "auto" else cfg.kvCacheDtype,
+        "gpu_memory_utilization": gmu,
+    }
+    if cfg.gpuFlavor:
+        kwargs["flavors"] = [cfg.gpuFlavor]
+    if cfg.gpuCount:
+        kwargs["gpus"] = cfg.gpuCount
+    if prices:
+        kwargs["prices"] = prices
+    return kwargs
+
+
+def _explain_no_fit(
+    cfg: StackConfig, model: catalog.ModelSpec, exc: sizing.NoFittingPlan, kwargs: dict[str, Any], p: Findings
+) -> None:
+    """Name the key to change and the value that makes a plan fit (the planner says which)."""
+    message = str(exc)
+    # An explicit GPU count that breaks tensor parallelism: another count, same flavor.
+    if cfg.gpuCount and any("tensor parallel" in r for pl in exc.plans for r in pl.reasons):
+        for count in range(1, MAX_GPUS_PER_APP + 1):
+            if count != cfg.gpuCount and any(
+                pl.fits for pl in sizing.plan(model, **{**kwargs, "gpus": count})
+            ):
+                p.add("gpuCount", message, value=str(count))
+                return
+    # bfloat16 asked on a GPU without it (V100S): half precision runs there.
+    reasons = [r for pl in exc.plans for r in pl.reasons]
+    if cfg.dtype in ("bfloat16", "bf16") and any("no bfloat16" in r for r in reasons):
+        p.add("dtype", message, value="half")
+        return
+    length = kwargs["max_model_len"] or model.max_position_embeddings
+    useful = [fit for _text, fit in exc.suggestions if fit.max_model_len >= min(8192, length)]
+    # a context cut to a few thousand tokens is a poor fix when other GPUs or FP8 would do
+    for fit in useful or [fit for _text, fit in exc.suggestions]:
+        if fit.max_model_len < length:
+            p.add("maxModelLen", message, value=str(fit.max_model_len))
+        elif fit.kv_cache_dtype == "fp8" and cfg.kvCacheDtype == "auto":
+            p.add("kvCacheDtype", message, value="fp8")
+        elif fit.quantization == "fp8" and cfg.dtype != "fp8":
+            p.add("dtype", message, value="fp8")
+        elif cfg.gpuFlavor and fit.flavor != cfg.gpuFlavor:
+            also = p.set_cmd("gpuCount", str(fit.gpus))
+            p.add("gpuFlavor", f"{message} (and `{also}`)", value=fit.flavor)
+        else:
+            p.add("gpuCount", message, value=str(fit.gpus))
+        return
+    p.add("model", message, p.set_cmd("model", "llama-3.1-8b"))
+
+
+def prices(cfg: StackConfig, p: Findings) -> dict[str, float] | None:
+    out: dict[str, float] = {}
+    for i, item in enumerate(cfg.prices):
+        flavor, sep, amount = item.partition("=")
         try:
-            value = float(text)
+            value = float(amount)
         except ValueError:
-            self.p.add("gpuMemoryUtilization", f"'{text}' is not a number")
+            value = -1.0
+        if not sep or flavor.strip() not in sizing.FLAVORS or value <= 0:
+            p.add("prices", f"[{i}] '{item}' must be flavor=EUR per GPU-hour, a known GPU flavor")
             return None
-        low, high = bounds("gpuMemoryUtilization")
-        if not low <= value <= high:
-            self.p.add("gpuMemoryUtilization", f"must be between {low:g} and {high:g} (got {value})")
-            return None
-        return value
-
-    def _vllm_args(self) -> list[str]:
-        args = [a for a in self.cfg.vllmArgs]
-        for arg in args:
-            flag = arg.split("=", 1)[0]
-            if flag in MANAGED_VLLM_FLAGS:
-                self.p.add("vllmArgs", f"'{flag}' is set by the deployment from the plan; use its own "
-                           "config key (gpuCount, maxModelLen, dtype, servedModelName, ...)",
-                           self.p.set_cmd("vllmArgs", "'[]'"))
-            elif not arg.strip():
-                self.p.add("vllmArgs", "contains an empty argument", self.p.set_cmd("vllmArgs", "'[]'"))
-        return args
-
-    def _planner_inputs_ok(self) -> bool:
-        cfg, p = self.cfg, self.p
-        ok = True
-        if cfg.dtype not in choices("dtype"):
-            p.add("dtype", f"must be one of {', '.join(choices('dtype'))} (got {cfg.dtype!r})", value="auto")
-            ok = False
-        kv_choices = choices("kvCacheDtype")
-        if cfg.kvCacheDtype not in kv_choices:
-            p.add("kvCacheDtype", f"must be one of {', '.join(kv_choices)} (got {cfg.kvCacheDtype!r})",
-                  value="auto")
-            ok = False
-        if cfg.gpuFlavor and cfg.gpuFlavor not in sizing.FLAVORS:
-            known = ", ".join(sorted(sizing.FLAVORS))
-            p.add("gpuFlavor", f"'{cfg.gpuFlavor}' is not a GPU flavor ({known})", value="l40s-1-gpu")
-            ok = False
-        _, most = bounds("gpuCount")
-        if not 0 <= cfg.gpuCount <= most:
-            p.add("gpuCount", f"must be 1..{most} GPUs per app, or 0 for the planner "
-                  f"(got {cfg.gpuCount})",
-                  value="2")
-            ok = False
-        elif cfg.gpuFlavor in sizing.FLAVORS and cfg.gpuCount > sizing.FLAVORS[cfg.gpuFlavor].max_gpus:
-            limit = sizing.FLAVORS[cfg.gpuFlavor].max_gpus
-            p.add("gpuCount", f"{cfg.gpuFlavor} allows at most {limit} GPUs per app (got {cfg.gpuCount})",
-                  value=str(limit))
-            ok = False
-        return ok
-
-    def _plan(
-        self, model: catalog.ModelSpec, gmu: float, prices: dict[str, float]
-    ) -> tuple[sizing.Plan, list[sizing.Plan]] | None:
-        cfg, p = self.cfg, self.p
-        if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < 256):
-            p.add("maxModelLen", "must be at least 256 tokens, or 0 for the model's maximum "
-                  f"(got {cfg.maxModelLen})", value="8192")
-            return None
-        if cfg.maxModelLen > model.max_position_embeddings:
-            p.add("maxModelLen", f"{cfg.maxModelLen} is above {model.hf_id}'s maximum context of "
-                  f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
-            return None
-        kwargs = self._planner_kwargs(gmu, prices)
-        try:
-            plans = sizing.plan(model, **kwargs)
-            best = sizing.best_plan(model, **kwargs)
-        except sizing.NoFittingPlan as exc:
-            self._explain_no_fit(model, exc, kwargs)
-            return None
-        except ValueError as exc:  # an input the planner refuses (checked above: a safety net)
-            p.add("gpuFlavor" if cfg.gpuFlavor else "model", str(exc).splitlines()[0])
-            return None
-        return best, plans
-
-    def _planner_kwargs(self, gmu: float, prices: dict[str, float]) -> dict[str, Any]:
-        cfg = self.cfg
-        kwargs: dict[str, Any] = {
-            "max_model_len": cfg.maxModelLen or None,
-            "dtype": None if cfg.dtype == "auto" else cfg.dtype,
-            "kv_cache_dtype": None if cfg.kvCacheDtype == "auto" else cfg.kvCacheDtype,
-            "gpu_memory_utilization": gmu,
-        }
-        if cfg.gpuFlavor:
-            kwargs["flavors"] = [cfg.gpuFlavor]
-        if cfg.gpuCount:
-            kwargs["gpus"] = cfg.gpuCount
-        if prices:
-            kwargs["prices"] = prices
-        return kwargs
-
-    def _explain_no_fit(
-        self, model: catalog.ModelSpec, exc: sizing.NoFittingPlan, kwargs: dict[str, Any]
-    ) -> None:
-        """Name the key to change and the value that makes a plan fit (the planner says which)."""
-        cfg, p = self.cfg, self.p
-        message = str(exc)
-        # An explicit GPU count that breaks tensor parallelism: another count, same flavor.
-        if cfg.gpuCount and any("tensor parallel" in r for pl in exc.plans for r in pl.reasons):
-            for count in range(1, MAX_GPUS_PER_APP + 1):
-                if count != cfg.gpuCount and any(
-                    pl.fits for pl in sizing.plan(model, **{**kwargs, "gpus": count})
-                ):
-                    p.add("gpuCount", message, value=str(count))
-                    return
-        # bfloat16 asked on a GPU without it (V100S): half precision runs there.
-        reasons = [r for pl in exc.plans for r in pl.reasons]
-        if cfg.dtype in ("bfloat16", "bf16") and any("no bfloat16" in r for r in reasons):
-            p.add("dtype", message, value="half")
-            return
-        length = kwargs["max_model_len"] or model.max_position_embeddings
-        useful = [fit for _text, fit in exc.suggestions if fit.max_model_len >= min(8192, length)]
-        # a context cut to a few thousand tokens is a poor fix when other GPUs or FP8 would do
-        for fit in useful or [fit for _text, fit in exc.suggestions]:
-            if fit.max_model_len < length:
-                p.add("maxModelLen", message, value=str(fit.max_model_len))
-            elif fit.kv_cache_dtype == "fp8" and cfg.kvCacheDtype == "auto":
-                p.add("kvCacheDtype", message, value="fp8")
-            elif fit.quantization == "fp8" and cfg.dtype != "fp8":
-                p.add("dtype", message, value="fp8")
-            elif cfg.gpuFlavor and fit.flavor != cfg.gpuFlavor:
-                also = p.set_cmd("gpuCount", str(fit.gpus))
-                p.add("gpuFlavor", f"{message} (and `{also}`)", value=fit.flavor)
-            else:
-                p.add("gpuCount", message, value=str(fit.gpus))
-            return
-        p.add("model", message, p.set_cmd("model", "llama-3.1-8b"))
-
-    def _prices(self) -> dict[str, float] | None:
-        out: dict[str, float] = {}
-        for i, item in enumerate(self.cfg.prices):
-            flavor, sep, amount = item.partition("=")
-            try:
-                value = float(amount)
-            except ValueError:
-                value = -1.0
-            if not sep or flavor.strip() not in sizing.FLAVORS or value <= 0:
-                self.p.add("prices", f"[{i}] '{item}' must be flavor=EUR per GPU-hour, a known GPU flavor")
-                return None
-            out[flavor.strip()] = value
-        return out
+        out[flavor.strip()] = value
+    return out

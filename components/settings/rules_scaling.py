@@ -4,80 +4,78 @@ from __future__ import annotations
 
 from components import sizing
 from components.settings.environments import EnvironmentDefaults
-from components.settings.keys import bounds, choices
+from components.settings.keys import StackConfig, bounds, choices
 from components.settings.model import ScalingSettings
-from components.settings.rules_base import RuleContext
+from components.settings.rules_base import Findings
 
 
-class ScalingRules(RuleContext):
-    """Replicas and GPU quota."""
+def _within(p: Findings, key: str, got: int, *, fix: str, unit: str = "", bounds_of: str = "") -> bool:
+    """Whether `key` is within the bounds declared on it (or on `bounds_of`); if not, report it
+    with `fix` as the suggested value."""
+    low, high = bounds(bounds_of or key)
+    if low <= got <= high:
+        return True
+    p.add(key, f"must be {low}..{high}{unit} (got {got})", value=fix)
+    return False
 
-    def _within(self, key: str, got: int, *, fix: str, unit: str = "", bounds_of: str = "") -> bool:
-        """Whether `key` is within the bounds declared on it (or on `bounds_of`); if not, report it
-        with `fix` as the suggested value."""
-        low, high = bounds(bounds_of or key)
-        if low <= got <= high:
-            return True
-        self.p.add(key, f"must be {low}..{high}{unit} (got {got})", value=fix)
-        return False
 
-    def _scaling(self, defaults: EnvironmentDefaults) -> ScalingSettings | None:
-        cfg, p = self.cfg, self.p
-        ok = True
-        if cfg.maxReplicas == 0:
-            if cfg.minReplicas != 1:
-                p.add("minReplicas", "only applies with autoscaling: set maxReplicas too",
-                      p.set_cmd("maxReplicas", "3"))
-                return None
-            replicas = cfg.replicas or defaults.replicas
-            if not self._within("replicas", replicas, fix="1"):
-                return None
-            return ScalingSettings(replicas=replicas)
-        if cfg.replicas:
-            p.add("replicas", "fixed replicas and autoscaling (maxReplicas) exclude each other",
-                  p.rm_cmd("replicas"))
-            ok = False
-        if not self._within("maxReplicas", cfg.maxReplicas, fix="3"):
-            ok = False
-        if not self._within("minReplicas", cfg.minReplicas, fix="1"):
-            ok = False
-        elif cfg.minReplicas > cfg.maxReplicas >= 1:
-            p.add("minReplicas", f"{cfg.minReplicas} is above maxReplicas {cfg.maxReplicas}",
-                  value=str(cfg.maxReplicas))
-            ok = False
-        metric = cfg.scalingMetric.strip().upper()
-        if metric not in choices("scalingMetric"):
-            allowed = " or ".join(choices("scalingMetric"))
-            p.add("scalingMetric", f"must be {allowed} (got {cfg.scalingMetric!r})", value="CPU")
-            ok = False
-        if not self._within("scalingTarget", cfg.scalingTarget, fix="75", unit=" percent"):
-            ok = False
-        if not self._within("cooldownSeconds", cfg.cooldownSeconds, fix="300", unit=" seconds"):
-            ok = False
-        if not ok:
+def scaling(cfg: StackConfig, defaults: EnvironmentDefaults, p: Findings) -> ScalingSettings | None:
+    ok = True
+    if cfg.maxReplicas == 0:
+        if cfg.minReplicas != 1:
+            p.add("minReplicas", "only applies with autoscaling: set maxReplicas too",
+                  p.set_cmd("maxReplicas", "3"))
             return None
-        if cfg.minReplicas == 0:
-            self.warnings.append("minReplicas 0: the app scales to zero; the first request after "
-                                 "idle waits for the model to load again")
-        return ScalingSettings(
-            min_replicas=cfg.minReplicas,
-            max_replicas=cfg.maxReplicas,
-            metric=metric,
-            target=cfg.scalingTarget,
-            cooldown_seconds=cfg.cooldownSeconds,
-        )
+        replicas = cfg.replicas or defaults.replicas
+        if not _within(p, "replicas", replicas, fix="1"):
+            return None
+        return ScalingSettings(replicas=replicas)
+    if cfg.replicas:
+        p.add("replicas", "fixed replicas and autoscaling (maxReplicas) exclude each other",
+              p.rm_cmd("replicas"))
+        ok = False
+    if not _within(p, "maxReplicas", cfg.maxReplicas, fix="3"):
+        ok = False
+    if not _within(p, "minReplicas", cfg.minReplicas, fix="1"):
+        ok = False
+    elif cfg.minReplicas > cfg.maxReplicas >= 1:
+        p.add("minReplicas", f"{cfg.minReplicas} is above maxReplicas {cfg.maxReplicas}",
+              value=str(cfg.maxReplicas))
+        ok = False
+    metric = cfg.scalingMetric.strip().upper()
+    if metric not in choices("scalingMetric"):
+        allowed = " or ".join(choices("scalingMetric"))
+        p.add("scalingMetric", f"must be {allowed} (got {cfg.scalingMetric!r})", value="CPU")
+        ok = False
+    if not _within(p, "scalingTarget", cfg.scalingTarget, fix="75", unit=" percent"):
+        ok = False
+    if not _within(p, "cooldownSeconds", cfg.cooldownSeconds, fix="300", unit=" seconds"):
+        ok = False
+    if not ok:
+        return None
+    if cfg.minReplicas == 0:
+        p.warn("minReplicas 0: the app scales to zero; the first request after "
+               "idle waits for the model to load again")
+    return ScalingSettings(
+        min_replicas=cfg.minReplicas,
+        max_replicas=cfg.maxReplicas,
+        metric=metric,
+        target=cfg.scalingTarget,
+        cooldown_seconds=cfg.cooldownSeconds,
+    )
 
-    def _quota(self, plan: sizing.Plan, scaling: ScalingSettings) -> None:
-        most = scaling.billed_replicas[1]
-        need = most * plan.gpus
-        if need <= self.cfg.gpuQuota:
-            return
-        key = "maxReplicas" if scaling.automatic else "replicas"
-        fit = max(1, self.cfg.gpuQuota // plan.gpus)
-        self.p.add(
-            key,
-            f"{most} replica(s) x {plan.gpus} GPU(s) of {plan.flavor} = {need} GPUs, above the "
-            f"project's GPU quota of {self.cfg.gpuQuota} (raise it with OVHcloud support, then "
-            f"`{self.p.set_cmd('gpuQuota', str(need))}`)",
-            value=str(fit),
-        )
+
+def quota(cfg: StackConfig, plan: sizing.Plan, scaling: ScalingSettings, p: Findings) -> None:
+    most = scaling.billed_replicas[1]
+    need = most * plan.gpus
+    if need <= cfg.gpuQuota:
+        return
+    key = "maxReplicas" if scaling.automatic else "replicas"
+    fit = max(1, cfg.gpuQuota // plan.gpus)
+    p.add(
+          key,
+          f"{most} replica(s) x {plan.gpus} GPU(s) of {plan.flavor} = {need} GPUs, above the "
+          f"project's GPU quota of {cfg.gpuQuota} (raise it with OVHcloud support, then "
+          f"`{p.set_cmd('gpuQuota', str(need))}`)",
+          value=str(fit),
+          )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from components.settings.keys import StackConfig
 from components.settings.model import VolumeSettings
-from components.settings.rules_base import RuleContext
+from components.settings.rules_base import Findings
 
 RESERVED_MOUNTS = (
     "/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/run",
@@ -14,89 +15,88 @@ _ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CONTAINER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
-class VolumeRules(RuleContext):
-    """Mount paths, volume sources and their collisions."""
+def _mount_path(p: Findings, key: str, path: str) -> str | None:
+    if not path.startswith("/"):
+        p.add(key, f"mount path '{path}' must be absolute (start with /)")
+        return None
+    norm = "/" + "/".join(part for part in path.split("/") if part)
+    if any(part in (".", "..") for part in path.split("/")) or " " in path:
+        p.add(key, f"mount path '{path}' must not contain '.', '..' or spaces")
+        return None
+    if norm == "/" or any(norm == r or norm.startswith(r + "/") for r in RESERVED_MOUNTS):
+        p.add(key, f"mount path '{path}' would hide a system directory of the container")
+        return None
+    return norm
 
-    def _mount_path(self, key: str, path: str) -> str | None:
-        if not path.startswith("/"):
-            self.p.add(key, f"mount path '{path}' must be absolute (start with /)")
-            return None
-        norm = "/" + "/".join(part for part in path.split("/") if part)
-        if any(part in (".", "..") for part in path.split("/")) or " " in path:
-            self.p.add(key, f"mount path '{path}' must not contain '.', '..' or spaces")
-            return None
-        if norm == "/" or any(norm == r or norm.startswith(r + "/") for r in RESERVED_MOUNTS):
-            self.p.add(key, f"mount path '{path}' would hide a system directory of the container")
-            return None
-        return norm
 
-    def _source(self, key: str, source: str) -> tuple[str | None, str | None, str | None] | None:
-        """'standalone' -> (None, None, None); 'container@ALIAS[/prefix]' -> (container, alias, prefix)."""
-        if source == "standalone":
-            return None, None, None
-        m = re.match(r"^([^@/]+)@([^/]+)(?:/(.+))?$", source)
-        if not m or not _CONTAINER.match(m.group(1)) or not _ALIAS.match(m.group(2)):
-            self.p.add(key, f"volume source '{source}' must be 'standalone' or 'container@ALIAS[/prefix]' "
-                       "(an Object Storage container through a datastore alias such as GRA or S3GRA)")
-            return None
-        return m.group(1), m.group(2), m.group(3)
+def _source(p: Findings, key: str, source: str) -> tuple[str | None, str | None, str | None] | None:
+    """'standalone' -> (None, None, None); 'container@ALIAS[/prefix]' -> (container, alias, prefix)."""
+    if source == "standalone":
+        return None, None, None
+    m = re.match(r"^([^@/]+)@([^/]+)(?:/(.+))?$", source)
+    if not m or not _CONTAINER.match(m.group(1)) or not _ALIAS.match(m.group(2)):
+        p.add(key, f"volume source '{source}' must be 'standalone' or 'container@ALIAS[/prefix]' "
+              "(an Object Storage container through a datastore alias such as GRA or S3GRA)")
+        return None
+    return m.group(1), m.group(2), m.group(3)
 
-    def _volumes(self) -> list[VolumeSettings] | None:
-        cfg = self.cfg
-        volumes: list[tuple[str, VolumeSettings]] = []
-        ok = True
-        cache_path = self._mount_path("cachePath", cfg.cachePath.strip())
-        source = self._source("cacheVolume", cfg.cacheVolume.strip())
-        if cache_path is not None and source is not None:
-            container, alias, prefix = source
-            volumes.append(("cachePath", VolumeSettings(cache_path, "RW", False, container, alias, prefix)))
-        else:
-            ok = False
-        if cfg.workspacePath.strip():
-            ws = self._mount_path("workspacePath", cfg.workspacePath.strip())
-            if ws is None:
-                ok = False
-            else:
-                volumes.append(("workspacePath", VolumeSettings(ws, "RW")))
-        for i, text in enumerate(cfg.extraVolumes):
-            vol = self._extra_volume(i, text)
-            if vol is None:
-                ok = False
-            else:
-                volumes.append((f"extraVolumes[{i}]", vol))
-        seen: dict[str, str] = {}
-        for key, vol in volumes:
-            for other_path, other_key in seen.items():
-                if vol.mount_path == other_path or vol.mount_path.startswith(other_path + "/") \
-                        or other_path.startswith(vol.mount_path + "/"):
-                    base = key.split("[")[0]
-                    self.p.add(base, f"mount path {vol.mount_path} collides with {other_key} at {other_path}")
-                    ok = False
-            seen[vol.mount_path] = key
-        return [v for _, v in volumes] if ok else None
 
-    def _extra_volume(self, index: int, text: str) -> VolumeSettings | None:
-        parts = text.strip().split(":")
-        key = "extraVolumes"
-        if len(parts) < 2 or len(parts) > 4:
-            self.p.add(key, f"[{index}] '{text}' must be SOURCE:/path[:ro|rw|rwd][:cache]")
-            return None
-        source = self._source(key, parts[0])
-        path = self._mount_path(key, parts[1])
-        permission = "RW"
-        cache = False
-        for extra in parts[2:]:
-            if extra.lower() in ("ro", "rw", "rwd"):
-                permission = extra.upper()
-            elif extra.lower() == "cache":
-                cache = True
-            else:
-                self.p.add(key, f"[{index}] '{extra}' in '{text}' is neither ro, rw, rwd nor cache")
-                return None
-        if source is None or path is None:
-            return None
+def volumes(cfg: StackConfig, p: Findings) -> list[VolumeSettings] | None:
+    volumes: list[tuple[str, VolumeSettings]] = []
+    ok = True
+    cache_path = _mount_path(p, "cachePath", cfg.cachePath.strip())
+    source = _source(p, "cacheVolume", cfg.cacheVolume.strip())
+    if cache_path is not None and source is not None:
         container, alias, prefix = source
-        if cache and container is None:
-            self.p.add(key, f"[{index}] 'cache' only applies to an Object Storage container")
+        volumes.append(("cachePath", VolumeSettings(cache_path, "RW", False, container, alias, prefix)))
+    else:
+        ok = False
+    if cfg.workspacePath.strip():
+        ws = _mount_path(p, "workspacePath", cfg.workspacePath.strip())
+        if ws is None:
+            ok = False
+        else:
+            volumes.append(("workspacePath", VolumeSettings(ws, "RW")))
+    for i, text in enumerate(cfg.extraVolumes):
+        vol = _extra_volume(p, i, text)
+        if vol is None:
+            ok = False
+        else:
+            volumes.append((f"extraVolumes[{i}]", vol))
+    seen: dict[str, str] = {}
+    for key, vol in volumes:
+        for other_path, other_key in seen.items():
+            if vol.mount_path == other_path or vol.mount_path.startswith(other_path + "/") \
+                    or other_path.startswith(vol.mount_path + "/"):
+                base = key.split("[")[0]
+                p.add(base, f"mount path {vol.mount_path} collides with {other_key} at {other_path}")
+                ok = False
+        seen[vol.mount_path] = key
+    return [v for _, v in volumes] if ok else None
+
+
+def _extra_volume(p: Findings, index: int, text: str) -> VolumeSettings | None:
+    parts = text.strip().split(":")
+    key = "extraVolumes"
+    if len(parts) < 2 or len(parts) > 4:
+        p.add(key, f"[{index}] '{text}' must be SOURCE:/path[:ro|rw|rwd][:cache]")
+        return None
+    source = _source(p, key, parts[0])
+    path = _mount_path(p, key, parts[1])
+    permission = "RW"
+    cache = False
+    for extra in parts[2:]:
+        if extra.lower() in ("ro", "rw", "rwd"):
+            permission = extra.upper()
+        elif extra.lower() == "cache":
+            cache = True
+        else:
+            p.add(key, f"[{index}] '{extra}' in '{text}' is neither ro, rw, rwd nor cache")
             return None
-        return VolumeSettings(path, permission, cache, container, alias, prefix)  # type: ignore[arg-type]
+    if source is None or path is None:
+        return None
+    container, alias, prefix = source
+    if cache and container is None:
+        p.add(key, f"[{index}] 'cache' only applies to an Object Storage container")
+        return None
+    return VolumeSettings(path, permission, cache, container, alias, prefix)  # type: ignore[arg-type]
