@@ -370,3 +370,26 @@ def test_an_app_made_outside_pulumi_is_adopted_not_recreated(project: PulumiProj
     project.run("preview", "--expect-no-changes")
     project.run("config", "rm", "vllm-ai-deploy:adoptAppId")
     project.run("preview", "--expect-no-changes")  # the key steers the create alone
+
+
+# ---------------------------------------------------------------------------------- policy pack
+
+
+def test_policy_pack_at_preview(project: PulumiProject, tmp_path: Path) -> None:
+    """`pulumi preview --policy-pack policy`: the seed passes; an over-budget stack and an
+    operator consumer token fail with messages naming the keys that fix them."""
+    pack = str(REPO / "policy")
+    passed = project.run("preview", "--policy-pack", pack)
+    assert "vllm-ai-deploy@v" in passed.stdout and "mandatory" not in passed.stdout
+
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"hourly-cost-budget": {"budgets": {"dev": 1.0}}}))
+    over = project.run("preview", "--policy-pack", pack, "--policy-pack-config", str(config), ok=False)
+    assert over.returncode != 0
+    assert "hourly-cost-budget" in over.stdout and "2.80 EUR/h" in over.stdout, over.stdout
+
+    project.config_set("vllm-ai-deploy:tokenRole", "operator")
+    operator = project.run("preview", "--policy-pack", pack, ok=False)
+    assert operator.returncode != 0
+    assert "read-only-consumer-token" in operator.stdout
+    assert "pulumi config set vllm-ai-deploy:tokenRole read" in operator.stdout, operator.stdout
