@@ -12,7 +12,7 @@ from components import sizing, vllm
 from components.settings.environments import ENVIRONMENT_DEFAULTS
 from components.settings.model import Settings
 from components.settings.rules_access import AccessRules
-from components.settings.rules_gpu import GpuRules
+from components.settings.rules_gpu import GpuRules, pinned_default_image, release_args, resolve_release
 from components.settings.rules_identity import IdentityRules
 from components.settings.rules_lifecycle import LifecycleRules
 from components.settings.rules_scaling import ScalingRules
@@ -25,11 +25,12 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
     def resolve(self) -> Settings | None:
         cfg, p = self.cfg, self.p
         env = self._environment()
-        defaults = ENVIRONMENT_DEFAULTS[env or "dev"]
+        defaults = pinned_default_image(cfg, p, ENVIRONMENT_DEFAULTS[env or "dev"])
         model = self._model()
         served = self._served_name(model)
         app_name = self._app_name()
         image = self._image(env, defaults)
+        release = resolve_release(cfg, p, self.warnings, image)
         scaling = self._scaling(defaults)
         volumes = self._volumes()
         gmu = self._gpu_memory_utilization()
@@ -40,6 +41,7 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
         self._unsecure(env, defaults)
         self._provider_credentials(env)
         vllm_args = self._vllm_args()
+        release_args(cfg, p, release)
         hf_token = self._hf_token(model)
         if cfg.toolCalling and model is not None and not model.tool_call_parser:
             p.add("toolCalling", f"model {model.hf_id} has no known tool-call parser",
@@ -66,6 +68,7 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
                 gpu_memory_utilization=gmu,
                 tool_calling=cfg.toolCalling,
                 extra_args=tuple(vllm_args),
+                release=release,
             ),
             app_name=app_name,
             plan=chosen[0],

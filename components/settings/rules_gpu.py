@@ -5,11 +5,15 @@ When no plan fits, the planner's suggestions become the fix: the key to change a
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
-from components import catalog, sizing, vllm
+from components import catalog, sizing, vllm, vllm_releases
 from components.platform import MAX_GPUS_PER_APP
-from components.settings.keys import bounds, choices
+from components.settings.environments import EnvironmentDefaults
+from components.settings.keys import StackConfig, bounds, choices
+from components.settings.problems import Problems
 from components.settings.rules_base import RuleContext
 
 # vLLM flags the deployment sets itself: giving them again would contradict the plan.
@@ -162,3 +166,54 @@ class GpuRules(RuleContext):
                 return None
             out[flavor.strip()] = value
         return out
+
+
+# --- the vLLM release (plain functions: read the config, report problems, return the result) ---
+
+
+def pinned_default_image(cfg: StackConfig, p: Problems, defaults: EnvironmentDefaults) -> EnvironmentDefaults:
+    """The environment's defaults with its pinned image in the CUDA build `vllmCuda` chooses."""
+    if cfg.vllmCuda not in choices("vllmCuda"):
+        p.add("vllmCuda", f"must be one of {', '.join(choices('vllmCuda'))} (got {cfg.vllmCuda!r})",
+              value="cu129")
+        return defaults
+    if defaults.floating_image_allowed and defaults.vllm_image.endswith(":latest"):
+        return defaults  # dev floats on purpose (the seed's recipe)
+    return replace(defaults, vllm_image=vllm_releases.default_image(cfg.vllmCuda))
+
+
+def resolve_release(
+    cfg: StackConfig, p: Problems, warnings: list[str], image: str | None
+) -> vllm_releases.ReleaseProfile | None:
+    """The release profile of the stack's image (`vllmVersion` wins over the tag)."""
+    if image is None:
+        return None
+    try:
+        release, notes = vllm_releases.resolve_release(image, cfg.vllmVersion)
+    except vllm_releases.ReleaseError as exc:
+        p.add(exc.key, str(exc), value=exc.value)
+        return None
+    warnings.extend(notes)
+    ref = vllm_releases.image_release(image)
+    if release.cuda13 and ref.cuda != "cu129" and (ref.version is not None or ref.floating):
+        variant = (f"; its `-cu129` build (`vllm/vllm-openai:v{release.label}-cu129`) runs on CUDA 12.x "
+                   "drivers" if release.has_cu129_variant else "")
+        warnings.append(
+            f"vllmImage '{image}' is built on CUDA 13.0 (vLLM >= 0.20), which needs an NVIDIA driver "
+            f">= 580; AI Deploy does not publish its hosts' driver{variant}"
+        )
+    return release
+
+
+def release_args(cfg: StackConfig, p: Problems, release: vllm_releases.ReleaseProfile | None) -> None:
+    """Each vllmArgs flag the release does not know fails here, with the arguments that remain."""
+    if release is None:
+        return
+    problems = vllm.release_args_problems(cfg.vllmArgs, release)
+    if not problems:
+        return
+    kept = [a for group in vllm.arg_groups(cfg.vllmArgs) if not vllm.release_args_problems(group, release)
+            for a in group]
+    fix = p.set_cmd("vllmArgs", "'" + json.dumps(kept) + "'")
+    for problem in problems:
+        p.add("vllmArgs", f"{problem} (release read from the image tag or vllmVersion)", fix)
