@@ -51,7 +51,7 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
         prices = self._prices()
         chosen: tuple[sizing.Plan, list[sizing.Plan]] | None = None
         if model is not None and gmu is not None and prices is not None and self._planner_inputs_ok():
-            chosen = self._plan(model, gmu, prices)
+            chosen = self._plan(model, gmu, prices, release)
         if chosen is not None and scaling is not None:
             self._quota(chosen[0], scaling)
         if p.items or env is None or model is None or chosen is None or scaling is None:

@@ -77,7 +77,8 @@ class GpuRules(RuleContext):
         return ok
 
     def _plan(
-        self, model: catalog.ModelSpec, gmu: float, prices: dict[str, float]
+        self, model: catalog.ModelSpec, gmu: float, prices: dict[str, float],
+        release: vllm_releases.ReleaseProfile | None = None,
     ) -> tuple[sizing.Plan, list[sizing.Plan]] | None:
         cfg, p = self.cfg, self.p
         if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < 256):
@@ -89,6 +90,8 @@ class GpuRules(RuleContext):
                   f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
             return None
         kwargs = self._planner_kwargs(gmu, prices)
+        if release is not None:
+            kwargs["release"] = release  # the memory model of the image's release line
         try:
             plans = sizing.plan(model, **kwargs)
             best = sizing.best_plan(model, **kwargs)
