@@ -113,3 +113,20 @@ def test_unknown_tag_fails_at_preview_with_the_fix() -> None:
         load({"vllmImage": "vllm/vllm-openai:v0.40.0"}, stack="x-prod")
     assert raised.value.keys == ["vllm-ai-deploy:vllmVersion"]
     assert "pulumi config set vllm-ai-deploy:vllmVersion 0.33.0" in str(raised.value)
+
+
+def test_fixed_kv_cache_passes_the_planners_figure() -> None:
+    from components.deployment import build_launch
+
+    settings = load({"fixedKvCache": "true"}, stack="x-prod")
+    assert settings.engine.kv_cache_memory_bytes == settings.plan.kv_cache_bytes_per_gpu > 0
+    command = build_launch(settings).command
+    assert command[command.index("--kv-cache-memory-bytes") + 1] == str(settings.plan.kv_cache_bytes_per_gpu)
+    assert "--kv-cache-memory-bytes" not in build_launch(load({}, stack="x-prod")).command
+    with pytest.raises(SettingsError) as raised:
+        load({"fixedKvCache": "true", "vllmImage": "vllm/vllm-openai:v0.10.1.1"}, stack="x-prod")
+    assert raised.value.keys == ["vllm-ai-deploy:fixedKvCache"]
+    assert "pulumi config set vllm-ai-deploy:fixedKvCache false" in str(raised.value)
+    with pytest.raises(SettingsError) as raised:
+        load({"vllmArgs": '["--kv-cache-memory-bytes", "1000"]'}, stack="x-prod")
+    assert "vllm-ai-deploy:vllmArgs" in raised.value.keys

@@ -175,6 +175,14 @@ class StackConfig(BaseModel):
             choices=CUDA_VARIANTS,
         ),
     )
+    fixedKvCache: bool = Field(
+        False,
+        json_schema_extra=_key(
+            "true",
+            "Pass the planner's KV-cache size as --kv-cache-memory-bytes (vLLM >= 0.11): the KV "
+            "cache reviewed at preview is the one vLLM allocates.",
+        ),
+    )
     replicas: int = Field(
         0,
         json_schema_extra=_key(

@@ -12,7 +12,13 @@ from components import sizing, vllm
 from components.settings.environments import ENVIRONMENT_DEFAULTS
 from components.settings.model import Settings
 from components.settings.rules_access import AccessRules
-from components.settings.rules_gpu import GpuRules, pinned_default_image, release_args, resolve_release
+from components.settings.rules_gpu import (
+    GpuRules,
+    fixed_kv_cache,
+    pinned_default_image,
+    release_args,
+    resolve_release,
+)
 from components.settings.rules_identity import IdentityRules
 from components.settings.rules_lifecycle import LifecycleRules
 from components.settings.rules_scaling import ScalingRules
@@ -54,6 +60,7 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
             chosen = self._plan(model, gmu, prices, release)
         if chosen is not None and scaling is not None:
             self._quota(chosen[0], scaling)
+        kv_bytes = fixed_kv_cache(cfg, p, release, chosen[0] if chosen is not None else None)
         if p.items or env is None or model is None or chosen is None or scaling is None:
             return None
         assert served is not None and app_name is not None and image is not None and volumes is not None
@@ -69,6 +76,7 @@ class Resolver(IdentityRules, ScalingRules, VolumeRules, GpuRules, AccessRules, 
                 tool_calling=cfg.toolCalling,
                 extra_args=tuple(vllm_args),
                 release=release,
+                kv_cache_memory_bytes=kv_bytes,
             ),
             app_name=app_name,
             plan=chosen[0],

@@ -220,3 +220,19 @@ def release_args(cfg: StackConfig, p: Problems, release: vllm_releases.ReleasePr
     fix = p.set_cmd("vllmArgs", "'" + json.dumps(kept) + "'")
     for problem in problems:
         p.add("vllmArgs", f"{problem} (release read from the image tag or vllmVersion)", fix)
+
+
+def fixed_kv_cache(
+    cfg: StackConfig, p: Problems, release: vllm_releases.ReleaseProfile | None, plan: sizing.Plan | None
+) -> int | None:
+    """`fixedKvCache`: the planner's KV bytes per GPU for --kv-cache-memory-bytes (None: not asked)."""
+    if not cfg.fixedKvCache or release is None or plan is None:
+        return None
+    if not release.kv_cache_memory_bytes:
+        p.add("fixedKvCache", f"vLLM {release.label} has no --kv-cache-memory-bytes "
+              "(from 0.11, vllm PR #21489): use a newer vllmImage or turn it off", value="false")
+        return None
+    if plan.kv_cache_bytes_per_gpu <= 0:
+        p.add("fixedKvCache", "the plan leaves no KV cache to fix", value="false")
+        return None
+    return plan.kv_cache_bytes_per_gpu
