@@ -15,6 +15,16 @@ only if it holds `min_concurrency` such sequences. Tensor parallelism uses every
 (TP = number of GPUs: pipeline parallelism is out of scope). The constants were calibrated on
 published vLLM start-up logs (tests/test_sizing_accuracy.py, bench/planner_accuracy.py).
 
+Per release line (`release=`, a components.vllm_releases profile; None keeps the 0.10/0.11
+model the cited cases were calibrated on):
+    0.17+    the profiling run's activation peak (sampler and forward) is ~0.4 x the 0.11 one
+             (Qwen3-14B on H100: 5.64 -> 2.23 GiB, the llm-d planner accuracy notes; 5.64 GiB is
+             exactly 1024 rows x 151936 x 39 B, the native sampler term);
+    0.21+    CUDA-graph memory is profiled and subtracted inside the budget (gpustack/runner#251
+             logs "CUDA graph memory profiling is enabled (default since v0.21.0)"); estimated
+             here from the dense 7B-72B range the release notes give (0.4-1.7 GiB per GPU),
+             linear in parameters per GPU. Before 0.21 CUDA graphs sit outside the budget.
+
 Prices are indicative EUR/hour figures (shared/ovhai/API.md); a stack overrides them with `prices`.
 """
 
@@ -26,6 +36,7 @@ from typing import Any
 
 from components.catalog import ModelSpec, resolve_model
 from components.platform import FLAVORS, MAX_GPUS_PER_APP, GpuFlavor, gpus_supporting
+from components.vllm_releases import ReleaseProfile
 
 __all__ = [
     "BLOCK_SIZE",
@@ -38,6 +49,7 @@ __all__ = [
     "Plan",
     "best_plan",
     "checkpoint_bytes",
+    "cudagraph_gib",
     "estimate_kv_cache_tokens",
     "estimate_memory",
     "format_plans",
@@ -111,6 +123,8 @@ class Plan:
     gpu_memory_utilization: float = 0.9
     overhead_gib_per_gpu: float = 0.0
     model_key: str = ""
+    kv_cache_bytes_per_gpu: int = 0  # the planner's KV cache per GPU (whole blocks)
+    release: str = ""  # the vLLM release line the memory model followed ("" = 0.10/0.11)
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,19 @@ class MemoryEstimate:
     kv_cache_tokens: int  # whole blocks of BLOCK_SIZE tokens
     max_num_seqs: int
     max_num_batched_tokens: int
+    cudagraph_gib: float = 0.0  # inside overhead_gib on releases that budget it (0.21+)
+    kv_cache_bytes: int = 0  # per GPU, whole blocks: what --kv-cache-memory-bytes would fix
+
+
+# CUDA-graph memory per GPU on 0.21+, linear between these (parameters per GPU, GiB) points.
+CUDAGRAPH_GIB = ((7.0, 0.4), (72.0, 1.7))
+
+
+def cudagraph_gib(params_b_per_gpu: float) -> float:
+    """CUDA-graph memory estimate per GPU (0.21+ subtracts it inside the budget)."""
+    (p0, g0), (p1, g1) = CUDAGRAPH_GIB
+    share = (params_b_per_gpu - p0) / (p1 - p0)
+    return max(0.25, min(2.0, g0 + share * (g1 - g0)))
 
 
 class NoFittingPlan(ValueError):
@@ -197,6 +224,7 @@ def estimate_memory(
     max_num_batched_tokens: int | None = None,
     gpu_model: str | None = None,
     sampler: str = "native",
+    release: ReleaseProfile | None = None,
 ) -> MemoryEstimate:
     """Per-GPU memory of `model` on `gpus` GPUs of `gpu_memory_mib` MiB each (nvidia-smi's figure).
 
@@ -221,8 +249,15 @@ def estimate_memory(
     forward = batched * ACTIVATION_WIDTHS * (spec.hidden_size + spec.intermediate_size / tp) * act_bytes
     if sampler not in SAMPLER_BYTES:
         raise ValueError(f"unknown sampler {sampler!r}: use {', '.join(SAMPLER_BYTES)}")
-    sampler_peak = seqs * spec.vocab_size * SAMPLER_BYTES[sampler]
-    overhead = non_torch + max(forward, sampler_peak)
+    sampler_peak = float(seqs * spec.vocab_size * SAMPLER_BYTES[sampler])
+    graphs = 0.0
+    if release is not None:
+        memory = release.memory
+        forward *= memory.activation_scale
+        sampler_peak *= memory.sampler_scale
+        if memory.cudagraph_in_budget:
+            graphs = cudagraph_gib(spec.params_b / tp) * GIB
+    overhead = non_torch + max(forward, sampler_peak) + graphs
     kv_bytes = max(0.0, budget - weights - overhead)
     per_token = kv_bytes_per_token(spec, tp, kv_cache_dtype)
     blocks = int(kv_bytes // (per_token * BLOCK_SIZE))
@@ -236,6 +271,8 @@ def estimate_memory(
         kv_cache_tokens=blocks * BLOCK_SIZE,
         max_num_seqs=seqs,
         max_num_batched_tokens=batched,
+        cudagraph_gib=graphs / GIB,
+        kv_cache_bytes=blocks * BLOCK_SIZE * per_token,
     )
 
 
@@ -293,6 +330,7 @@ def _plan_one(
     gpu_memory_utilization: float,
     min_concurrency: int,
     price: float,
+    release: ReleaseProfile | None = None,
 ) -> Plan:
     reasons: list[str] = []
     # Compute dtype: the checkpoint's, but float16 where bfloat16 does not exist (V100S).
@@ -326,6 +364,7 @@ def _plan_one(
         kv_cache_dtype=kv_cache_dtype,
         gpu_memory_utilization=gpu_memory_utilization,
         gpu_model=flavor.gpu_model,
+        release=release,
     )
     needed = max_model_len * min_concurrency
     if memory.weights_gib + memory.overhead_gib >= memory.budget_gib:
@@ -356,6 +395,8 @@ def _plan_one(
         gpu_memory_utilization=gpu_memory_utilization,
         overhead_gib_per_gpu=round(memory.overhead_gib, 2),
         model_key=spec.key,
+        kv_cache_bytes_per_gpu=memory.kv_cache_bytes,
+        release=release.memory.line if release is not None else "",
     )
 
 
@@ -374,6 +415,7 @@ def plan(
     min_concurrency: int = 1,
     prices: Mapping[str, float] | None = None,
     gpus: int | None = None,
+    release: ReleaseProfile | None = None,
 ) -> list[Plan]:
     """Every flavor x GPU count (within AI Deploy's limits), fitting plans first, cheapest first.
 
@@ -413,6 +455,7 @@ def plan(
                     gpu_memory_utilization=gpu_memory_utilization,
                     min_concurrency=min_concurrency,
                     price=float(price_of.get(flavor.id, flavor.hourly_price_eur)),
+                    release=release,
                 )
             )
     return sorted(plans, key=_rank_key)
@@ -435,6 +478,7 @@ def best_plan(
     min_concurrency: int = 1,
     prices: Mapping[str, float] | None = None,
     gpus: int | None = None,
+    release: ReleaseProfile | None = None,
 ) -> Plan:
     """The cheapest fitting plan; raises NoFittingPlan saying what would fit otherwise."""
     kwargs: dict[str, Any] = {
@@ -446,6 +490,7 @@ def best_plan(
         "min_concurrency": min_concurrency,
         "prices": prices,
         "gpus": gpus,
+        "release": release,
     }
     plans = plan(model, **kwargs)
     if plans and plans[0].fits:

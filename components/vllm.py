@@ -26,14 +26,17 @@ from typing import Any
 
 from components.catalog import ModelSpec
 from components.sizing import Plan, checkpoint_bytes
+from components.vllm_releases import NEWEST, ReleaseProfile, profile
 
 __all__ = [
     "DEADLINE_FLOOR_SECONDS",
     "MANAGED_FLAGS",
     "EngineOptions",
     "VllmLaunch",
+    "arg_groups",
     "build_launch",
     "progress_deadline_seconds",
+    "release_args_problems",
 ]
 
 ENTRYPOINT = ("python3", "-m", "vllm.entrypoints.openai.api_server")
@@ -59,6 +62,8 @@ class EngineOptions:
     gpu_memory_utilization: float | None = None  # None: the plan's
     tool_calling: bool = False
     extra_args: tuple[str, ...] = ()  # the stack's vllmArgs, verbatim, last
+    release: ReleaseProfile | None = None  # None: the newest release profile
+    kv_cache_memory_bytes: int | None = None  # fixed KV cache per GPU (the planner's figure)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class _Build:
     name: str
     port: int
     utilization: float
+    release: ReleaseProfile
 
 
 # Flags the deployment sets from the plan or an option, one row each (None: not given this time).
@@ -89,6 +95,8 @@ _MANAGED: tuple[tuple[str, Callable[[_Build], str | None]], ...] = (
     # on the fly to a 16-bit checkpoint needs the flag. (Not refused in vllmArgs, as before.)
     ("--quantization", lambda b: None if b.model.quantization or b.plan.quantization != "fp8" else "fp8"),
     ("--kv-cache-dtype", lambda b: "fp8" if b.plan.kv_cache_dtype == "fp8" else None),
+    # vLLM then allocates exactly this KV cache and ignores --gpu-memory-utilization (PR #21489).
+    ("--kv-cache-memory-bytes", lambda b: _optional(b.options.kv_cache_memory_bytes)),
 )
 _NOT_REFUSED = frozenset({"--quantization"})
 # Also refused in vllmArgs: an alias of a managed flag, and vLLM's own API key (the platform's
@@ -176,15 +184,22 @@ def build_launch(
     if not 0 < utilization <= 1:
         raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {utilization}")
 
-    build = _Build(model, plan, options, name, port, utilization)
+    release = options.release or profile(NEWEST)
+    build = _Build(model, plan, options, name, port, utilization, release)
     command = list(ENTRYPOINT)
     for flag, value_of in _MANAGED:
         value = value_of(build)
         if value is not None:
+            if not release.accepts(flag):
+                raise ValueError(f"vLLM {release.label} cannot be given {flag}: {release.why_not(flag)}")
             command += [flag, value]
-    command += list(model.vllm_flags)
+    command += _catalog_args(model, release, options.extra_args)
     command += _option_args(build)
-    command += [str(arg) for arg in options.extra_args]
+    extra = [str(arg) for arg in options.extra_args]
+    problems = release_args_problems(extra, release)
+    if problems:
+        raise ValueError("; ".join(problems))
+    command += extra
 
     secret_env = {"HF_TOKEN": hf_token} if hf_token else {}
     notes: list[str] = []
@@ -211,6 +226,55 @@ def build_launch(
         needs_hf_token=model.gated,
         notes=tuple(notes),
     )
+
+
+def _optional(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def arg_groups(args: Sequence[str]) -> list[list[str]]:
+    """['--a', 'x', '--b', '--c=y'] -> [['--a', 'x'], ['--b'], ['--c=y']]."""
+    groups: list[list[str]] = []
+    for arg in args:
+        if (arg.startswith("-") and not _is_number(arg)) or not groups:
+            groups.append([arg])
+        else:
+            groups[-1].append(arg)
+    return groups
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _catalog_args(model: ModelSpec, release: ReleaseProfile, extra: Sequence[str]) -> list[str]:
+    """The model's catalog flags the release still needs (e.g. the Mistral formats before 0.12,
+    which auto-detects them) and the stack does not give itself in vllmArgs."""
+    given = {group[0].split("=", 1)[0].replace("_", "-") for group in arg_groups(extra)}
+    out: list[str] = []
+    for group in arg_groups(model.vllm_flags):
+        flag = group[0].split("=", 1)[0].replace("_", "-")
+        if flag in given or not release.needs(flag):
+            continue
+        if not release.accepts(flag):
+            raise ValueError(f"{model.key} needs {flag}, which vLLM {release.label} lacks: "
+                             f"{release.why_not(flag)}")
+        out += group
+    return out
+
+
+def release_args_problems(args: Sequence[str], release: ReleaseProfile) -> list[str]:
+    """Why `release` would refuse these extra arguments (the flags it does not know)."""
+    problems: list[str] = []
+    for group in arg_groups(args):
+        head = group[0]
+        if head.startswith("-") and not release.accepts(head):
+            problems.append(release.why_not(head))
+    return problems
 
 
 def _number(value: float) -> str:

@@ -159,7 +159,9 @@ def test_fix_commands_are_the_ones_to_type() -> None:
 
 def test_a_tiny_context_is_not_the_proposed_fix() -> None:
     with pytest.raises(SettingsError) as raised:
-        load({"model": "llama-3.3-70b", "gpuFlavor": "h100-1-gpu", "gpuCount": "2", "maxModelLen": "32768"})
+        # vLLM 0.10's memory model: on 0.21+ a 9k context fits (smaller sampler peak) and is proposed
+        load({"model": "llama-3.3-70b", "gpuFlavor": "h100-1-gpu", "gpuCount": "2", "maxModelLen": "32768",
+              "vllmImage": "vllm/vllm-openai:v0.10.1.1"})
     assert [p.key for p in raised.value.problems] == [f"{NS}:dtype"]
     assert raised.value.problems[0].fix == f"pulumi config set {NS}:dtype fp8"
 
@@ -191,9 +193,17 @@ def test_readiness_never_shorter_than_the_model_download() -> None:
 
 
 def test_pinned_images_pass_in_prod() -> None:
-    for image in ("vllm/vllm-openai:v0.10.1.1", "registry.example.com:5000/team/vllm:2025.06",
-                  "vllm/vllm-openai@sha256:" + "a" * 64):
-        assert load({"vllmImage": image}, stack="x-prod").image == image
+    pinned = "vllm/vllm-openai:v0.10.1.1"
+    assert load({"vllmImage": pinned}, stack="x-prod").image == pinned
+    # A custom tag or a digest does not say its release: vllmVersion does.
+    for image in ("registry.example.com:5000/team/vllm:2025.06", "vllm/vllm-openai@sha256:" + "a" * 64):
+        with pytest.raises(s.SettingsError) as raised:
+            load({"vllmImage": image}, stack="x-prod")
+        assert raised.value.keys == ["vllm-ai-deploy:vllmVersion"]
+        assert "pulumi config set vllm-ai-deploy:vllmVersion" in str(raised.value)
+        settings = load({"vllmImage": image, "vllmVersion": "0.30.0"}, stack="x-prod")
+        assert settings.image == image and settings.engine.release is not None
+        assert settings.engine.release.label == "0.30.0"
 
 
 def test_staging_warns_about_a_floating_image() -> None:

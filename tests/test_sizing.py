@@ -252,3 +252,21 @@ def test_format_plans_has_the_columns_and_price_note() -> None:
     for column in ("flavor", "GPUs", "TP", "weights", "KV tokens", "conc.@len", "EUR/h", "fits / why not"):
         assert column in text
     assert "estimates" in text and "override" in text
+
+
+def test_memory_model_per_release_line() -> None:
+    from components.sizing import GIB, estimate_memory
+    from components.vllm_releases import profile
+
+    legacy = estimate_memory("qwen2.5-7b", 81559, 1, gpu_model="H100")
+    v11 = estimate_memory("qwen2.5-7b", 81559, 1, gpu_model="H100", release=profile("0.11.0"))
+    v17 = estimate_memory("qwen2.5-7b", 81559, 1, gpu_model="H100", release=profile("0.17.0"))
+    v21 = estimate_memory("qwen2.5-7b", 81559, 1, gpu_model="H100", release=profile("0.21.0"))
+    assert v11.kv_cache_tokens == legacy.kv_cache_tokens and v11.cudagraph_gib == 0
+    assert v17.overhead_gib < v11.overhead_gib  # lower activation peak from 0.17
+    assert v21.cudagraph_gib > 0 and v21.overhead_gib == pytest.approx(v17.overhead_gib + v21.cudagraph_gib)
+    # what --kv-cache-memory-bytes would fix: whole blocks, never above the KV memory estimated
+    assert 0 < v21.kv_cache_bytes <= v21.kv_cache_gib * GIB
+    assert v21.kv_cache_bytes == v21.kv_cache_tokens * v21.kv_bytes_per_token
+    chosen = best_plan("qwen2.5-7b", flavors=["h100-1-gpu"], release=profile("0.30.0"))
+    assert chosen.release == "0.21+" and chosen.kv_cache_bytes_per_gpu > 0

@@ -123,6 +123,11 @@ class Case:
     reported_kv_gib: float = 0.0  # when the log gives memory instead of tokens
     options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def line(self) -> str:
+        """The vLLM release line of the log (the planner's legacy model, release=None, covers them)."""
+        return "V0 (0.6)" if self.id.endswith(("-v0", "-v0-20k", "-v0-29k")) else "V1 0.8-0.11"
+
     def reported(self) -> int:
         if self.reported_tokens:
             return self.reported_tokens

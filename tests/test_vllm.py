@@ -10,7 +10,19 @@ import pytest
 
 from components.catalog import CATALOG, resolve_model
 from components.sizing import best_plan, plan
-from components.vllm import DEADLINE_FLOOR_SECONDS, build_launch, progress_deadline_seconds
+from components.vllm import (
+    DEADLINE_FLOOR_SECONDS,
+    MANAGED_FLAGS,
+    EngineOptions,
+    build_launch,
+    progress_deadline_seconds,
+    release_args_problems,
+)
+from components.vllm_releases import NEWEST, profile
+
+# The seed ran `vllm/vllm-openai:latest` in August 2025: vLLM 0.10.1.1, before the Mistral
+# formats were auto-detected (vllm PR #28659, 0.12).
+SEED_RELEASE = profile("0.10.1.1")
 
 API_MD = Path(__file__).resolve().parents[2] / "shared" / "ovhai" / "API.md"
 # The seed's command as API.md quotes it (kept here so the test runs without ../shared too).
@@ -47,7 +59,7 @@ def flags(argv: list[str]) -> tuple[list[str], dict[str, str]]:
 def seed_launch():
     model = CATALOG["mistral-small-24b"]
     chosen = best_plan(model, flavors=["l40s-1-gpu"], gpus=2, dtype="half")
-    return model, chosen, build_launch(model, chosen)
+    return model, chosen, build_launch(model, chosen, options=EngineOptions(release=SEED_RELEASE))
 
 
 def test_equivalent_to_the_seed_for_mistral_small_on_two_l40s() -> None:
@@ -162,3 +174,51 @@ def test_bad_port() -> None:
     model, chosen, _ = seed_launch()
     with pytest.raises(ValueError, match="port"):
         build_launch(model, chosen, port=0)
+
+
+def test_mistral_formats_are_given_only_where_the_release_does_not_detect_them() -> None:
+    model = CATALOG["mistral-small-24b"]
+    chosen = best_plan(model, flavors=["l40s-1-gpu"], gpus=2)
+    for version, given in (("0.10.1.1", True), ("0.11.2", True), ("0.12.0", False), ("0.30.0", False)):
+        _, f = flags(build_launch(model, chosen, options=EngineOptions(release=profile(version))).command)
+        assert ("--tokenizer-mode" in f) is given, version
+        assert ("--load-format" in f) is given and ("--config-format" in f) is given, version
+    # A stack giving them itself (the dev stack reproduces the seed) is not doubled.
+    seed_args = ("--tokenizer-mode", "mistral", "--load-format", "mistral", "--config-format", "mistral")
+    options = EngineOptions(release=SEED_RELEASE, extra_args=seed_args)
+    command = build_launch(model, chosen, options=options).command
+    assert command.count("--tokenizer-mode") == 1 and command.count("--load-format") == 1
+
+
+def test_only_flags_the_release_accepts() -> None:
+    newest, old = profile(NEWEST), profile("0.10.1.1")
+    assert newest.accepts("--kv-cache-memory-bytes") and not old.accepts("--kv-cache-memory-bytes")
+    assert old.accepts("--num-scheduler-steps") and not newest.accepts("--num-scheduler-steps")
+    assert newest.accepts("--enable_prefix_caching")  # underscores, as vLLM accepts them
+    assert release_args_problems(["--enable-prefix-caching", "--max-num-seqs", "64", "-O3"], newest) == []
+    problems = release_args_problems(["--num-scheduler-steps", "8", "--no-such-flag"], newest)
+    assert len(problems) == 2 and "0.11" in problems[0] and "--no-such-flag" in problems[1]
+    model = CATALOG["qwen2.5-7b"]
+    chosen = best_plan(model, flavors=["l4-1-gpu"], max_model_len=8192)
+    with pytest.raises(ValueError, match="--no-such-flag"):
+        build_launch(model, chosen, options=EngineOptions(extra_args=("--no-such-flag",)))
+
+
+def test_kv_cache_memory_bytes_is_managed_and_release_gated() -> None:
+    assert "--kv-cache-memory-bytes" in MANAGED_FLAGS
+    model = CATALOG["qwen2.5-7b"]
+    chosen = best_plan(model, flavors=["l4-1-gpu"], max_model_len=8192)
+    fixed = EngineOptions(kv_cache_memory_bytes=4 * 1024**3)
+    _, f = flags(build_launch(model, chosen, options=fixed).command)
+    assert f["--kv-cache-memory-bytes"] == str(4 * 1024**3)
+    with pytest.raises(ValueError, match="21489"):
+        build_launch(model, chosen, options=EngineOptions(kv_cache_memory_bytes=1, release=SEED_RELEASE))
+
+
+def test_removed_environment_variables_are_never_set() -> None:
+    model, chosen, _ = seed_launch()
+    for version in ("0.10.1.1", "0.12.0", "0.33.0"):
+        release = profile(version)
+        launch = build_launch(model, chosen, options=EngineOptions(release=release))
+        assert not release.removed_env & set(launch.env)
+    assert profile("0.12.0").removed_env == {"VLLM_USE_V1"} and not profile("0.11.0").removed_env

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from components.vllm_releases import default_image
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 Environment = Literal["dev", "staging", "prod"]
 
@@ -22,8 +24,9 @@ class EnvironmentDefaults:
     unsecure_http_allowed: bool
 
 
-# A pinned vLLM release for the environments that refuse floating tags.
-PINNED_VLLM_IMAGE = "vllm/vllm-openai:v0.10.1.1"
+# A pinned vLLM release for the environments that refuse floating tags (the CUDA 12.9 build:
+# see components.vllm_releases; `vllmCuda` chooses the other build).
+PINNED_VLLM_IMAGE = default_image("cu129")
 
 ENVIRONMENT_DEFAULTS: Mapping[str, EnvironmentDefaults] = {
     # dev: the seed's recipe (floating `latest`), a failed app is kept to read its logs.

@@ -26,6 +26,7 @@ from components.platform import (
     PROJECT,
 )
 from components.settings.environments import PINNED_VLLM_IMAGE
+from components.vllm_releases import CUDA_VARIANTS, NEWEST, format_version
 
 __all__ = [
     "DEPLOYMENT_LABEL",
@@ -155,6 +156,31 @@ class StackConfig(BaseModel):
         "",
         json_schema_extra=_key(
             PINNED_VLLM_IMAGE, "vLLM image; prod needs a pinned tag or digest; empty: the environment's."
+        ),
+    )
+    vllmVersion: str = Field(
+        "",
+        json_schema_extra=_key(
+            format_version(NEWEST),
+            "vLLM release the image runs (sets its flags and memory model); empty: read from the "
+            "image tag (needed for a digest or a custom tag).",
+        ),
+    )
+    vllmCuda: str = Field(
+        "cu129",
+        json_schema_extra=_key(
+            "cu129",
+            f"CUDA build of the default pinned image: {_or(CUDA_VARIANTS)} (cu130 needs an NVIDIA "
+            "driver >= 580; AI Deploy does not publish its driver).",
+            choices=CUDA_VARIANTS,
+        ),
+    )
+    fixedKvCache: bool = Field(
+        False,
+        json_schema_extra=_key(
+            "true",
+            "Pass the planner's KV-cache size as --kv-cache-memory-bytes (vLLM >= 0.11): the KV "
+            "cache reviewed at preview is the one vLLM allocates.",
         ),
     )
     replicas: int = Field(

@@ -39,11 +39,12 @@ def resolve(
     """Every rule on one config; None when any problem was reported (they are in `problems`)."""
     p = Findings(problems)
     env = identity.environment(cfg, stack, p)
-    defaults = ENVIRONMENT_DEFAULTS[env or "dev"]
+    defaults = gpu.pinned_default_image(cfg, p, ENVIRONMENT_DEFAULTS[env or "dev"])
     model = identity.model(cfg, p)
     served = identity.served_name(cfg, model, p)
     app_name = identity.app_name(cfg, stack, p)
     image = identity.image(cfg, env, defaults, p)
+    release = gpu.resolve_release(cfg, p, image)
     scaling = scaling_rules.scaling(cfg, defaults, p)
     volumes = volume_rules.volumes(cfg, p)
     gmu = gpu.gpu_memory_utilization(cfg, p)
@@ -54,6 +55,7 @@ def resolve(
     access.unsecure(cfg, env, defaults, p)
     access.provider_credentials(provider_config, secret_keys, env, p)
     vllm_args = gpu.vllm_args(cfg, p)
+    gpu.release_args(cfg, p, release)
     hf_token = access.hf_token(cfg, model, secret_keys, environ, p)
     if cfg.toolCalling and model is not None and not model.tool_call_parser:
         p.add("toolCalling", f"model {model.hf_id} has no known tool-call parser",
@@ -63,9 +65,10 @@ def resolve(
     prices = gpu.prices(cfg, p)
     chosen: tuple[sizing.Plan, list[sizing.Plan]] | None = None
     if model is not None and gmu is not None and prices is not None and gpu.planner_inputs_ok(cfg, p):
-        chosen = gpu.plan(cfg, model, gmu, prices, p)
+        chosen = gpu.plan(cfg, model, gmu, prices, p, release)
     if chosen is not None and scaling is not None:
         scaling_rules.quota(cfg, chosen[0], scaling, p)
+    kv_bytes = gpu.fixed_kv_cache(cfg, p, release, chosen[0] if chosen is not None else None)
     if p.failed or env is None or model is None or chosen is None or scaling is None:
         return None
     assert served is not None and app_name is not None and image is not None and volumes is not None
@@ -80,6 +83,8 @@ def resolve(
             gpu_memory_utilization=gmu,
             tool_calling=cfg.toolCalling,
             extra_args=tuple(vllm_args),
+            release=release,
+            kv_cache_memory_bytes=kv_bytes,
         ),
         app_name=app_name,
         plan=chosen[0],

@@ -5,10 +5,13 @@ When no plan fits, the planner's suggestions become the fix: the key to change a
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
-from components import catalog, sizing, vllm
+from components import catalog, sizing, vllm, vllm_releases
 from components.platform import MAX_GPUS_PER_APP
+from components.settings.environments import EnvironmentDefaults
 from components.settings.keys import StackConfig, bounds, choices
 from components.settings.rules_base import Findings
 
@@ -72,7 +75,8 @@ def planner_inputs_ok(cfg: StackConfig, p: Findings) -> bool:
 
 
 def plan(
-    cfg: StackConfig, model: catalog.ModelSpec, gmu: float, prices: dict[str, float], p: Findings
+    cfg: StackConfig, model: catalog.ModelSpec, gmu: float, prices: dict[str, float], p: Findings,
+    release: vllm_releases.ReleaseProfile | None = None,
 ) -> tuple[sizing.Plan, list[sizing.Plan]] | None:
     if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < 256):
         p.add("maxModelLen", "must be at least 256 tokens, or 0 for the model's maximum "
@@ -83,6 +87,8 @@ def plan(
               f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
         return None
     kwargs = _planner_kwargs(cfg, gmu, prices)
+    if release is not None:
+        kwargs["release"] = release  # the memory model of the image's release line
     try:
         plans = sizing.plan(model, **kwargs)
         best = sizing.best_plan(model, **kwargs)
@@ -161,3 +167,71 @@ def prices(cfg: StackConfig, p: Findings) -> dict[str, float] | None:
             return None
         out[flavor.strip()] = value
     return out
+
+
+# --- the vLLM release (plain functions: read the config, report problems, return the result) ---
+
+
+def pinned_default_image(cfg: StackConfig, p: Findings, defaults: EnvironmentDefaults) -> EnvironmentDefaults:
+    """The environment's defaults with its pinned image in the CUDA build `vllmCuda` chooses."""
+    if cfg.vllmCuda not in choices("vllmCuda"):
+        p.add("vllmCuda", f"must be one of {', '.join(choices('vllmCuda'))} (got {cfg.vllmCuda!r})",
+              value="cu129")
+        return defaults
+    if defaults.floating_image_allowed and defaults.vllm_image.endswith(":latest"):
+        return defaults  # dev floats on purpose (the seed's recipe)
+    return replace(defaults, vllm_image=vllm_releases.default_image(cfg.vllmCuda))
+
+
+def resolve_release(
+    cfg: StackConfig, p: Findings, image: str | None
+) -> vllm_releases.ReleaseProfile | None:
+    """The release profile of the stack's image (`vllmVersion` wins over the tag)."""
+    if image is None:
+        return None
+    try:
+        release, notes = vllm_releases.resolve_release(image, cfg.vllmVersion)
+    except vllm_releases.ReleaseError as exc:
+        p.add(exc.key, str(exc), value=exc.value)
+        return None
+    for note in notes:
+        p.warn(note)
+    ref = vllm_releases.image_release(image)
+    if release.cuda13 and ref.cuda != "cu129" and (ref.version is not None or ref.floating):
+        variant = (f"; its `-cu129` build (`vllm/vllm-openai:v{release.label}-cu129`) runs on CUDA 12.x "
+                   "drivers" if release.has_cu129_variant else "")
+        p.warn(
+            f"vllmImage '{image}' is built on CUDA 13.0 (vLLM >= 0.20), which needs an NVIDIA driver "
+            f">= 580; AI Deploy does not publish its hosts' driver{variant}"
+        )
+    return release
+
+
+def release_args(cfg: StackConfig, p: Findings, release: vllm_releases.ReleaseProfile | None) -> None:
+    """Each vllmArgs flag the release does not know fails here, with the arguments that remain."""
+    if release is None:
+        return
+    problems = vllm.release_args_problems(cfg.vllmArgs, release)
+    if not problems:
+        return
+    kept = [a for group in vllm.arg_groups(cfg.vllmArgs) if not vllm.release_args_problems(group, release)
+            for a in group]
+    fix = p.set_cmd("vllmArgs", "'" + json.dumps(kept) + "'")
+    for problem in problems:
+        p.add("vllmArgs", f"{problem} (release read from the image tag or vllmVersion)", fix)
+
+
+def fixed_kv_cache(
+    cfg: StackConfig, p: Findings, release: vllm_releases.ReleaseProfile | None, plan: sizing.Plan | None
+) -> int | None:
+    """`fixedKvCache`: the planner's KV bytes per GPU for --kv-cache-memory-bytes (None: not asked)."""
+    if not cfg.fixedKvCache or release is None or plan is None:
+        return None
+    if not release.kv_cache_memory_bytes:
+        p.add("fixedKvCache", f"vLLM {release.label} has no --kv-cache-memory-bytes "
+              "(from 0.11, vllm PR #21489): use a newer vllmImage or turn it off", value="false")
+        return None
+    if plan.kv_cache_bytes_per_gpu <= 0:
+        p.add("fixedKvCache", "the plan leaves no KV cache to fix", value="false")
+        return None
+    return plan.kv_cache_bytes_per_gpu
