@@ -344,7 +344,7 @@ def test_token_create_whose_answer_was_lost_leaves_one_working_token(
     created = tokens.create(inputs)
     admin = httpx.get(
         emu.base_url + "/v1/token", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
-    ).json()
+    ).json()["items"]
     named = [t for t in admin if t["spec"]["name"] == "lost-answer"]
     assert [t["id"] for t in named] == [created.id]  # the token the lost answer made is gone
     me = httpx.get(
