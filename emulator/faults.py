@@ -3,7 +3,9 @@
 Control routes (admin token as Bearer), under a prefix no real API uses:
 - `POST /_emulator/faults` `{"faults": [...], "match": {"method": "GET", "pathPrefix": "/v1/app"}}`
   appends faults; each later matching `/v1` request consumes one, in order:
-  `{"status": 429, "retryAfter": 1, "message": "..."}` answers that status (with `Retry-After`),
+  `{"status": 429, "retryAfter": 1, "message": "..."}` answers that status (with `Retry-After`)
+  without handling the request; with `"after": true` the request is handled first (its state
+  change is made, as behind a gateway that timed out) and its answer replaced by that status,
   `{"delaySeconds": 2.5}` sleeps then handles normally, `{"drop": true}` handles the request (its
   state change is made and persisted) then closes the connection mid-response.
 - `DELETE /_emulator/faults` clears them.
@@ -36,6 +38,7 @@ class Fault:
     message: str | None = None
     delay: float | None = None
     drop: bool = False
+    after: bool = False  # a status fault answered after the server acted
     method: str | None = None
     path_prefix: str | None = None
 
@@ -77,6 +80,7 @@ def parse_faults(body: Any) -> list[Fault]:
             fault.status = raw["status"]
             fault.retry_after = raw.get("retryAfter")
             fault.message = raw.get("message")
+            fault.after = bool(raw.get("after"))
         else:
             raise ValueError(f"faults[{index}]: expected status (400..599), delaySeconds or drop")
         result.append(fault)
@@ -87,6 +91,10 @@ def route_of(method: str, path: str) -> str:
     """`GET /v1/app/abc/start` -> `GET /v1/app/{id}/start` for the counters."""
     templated = ID_AFTER.sub(lambda m: f"/v1/{m.group(1)}/{{id}}", path.rstrip("/") or "/")
     return f"{method} {templated}"
+
+
+async def _swallow(message: Message) -> None:
+    """Discard an answer (the request was handled; a fault answers in its place)."""
 
 
 class FaultMiddleware:
@@ -111,6 +119,8 @@ class FaultMiddleware:
         elif fault.drop:
             await self._drop(scope, receive, send)
         else:
+            if fault.after:
+                await self.app(scope, receive, _swallow)
             await self._answer(fault, send)
 
     async def _answer(self, fault: Fault, send: Send) -> None:
