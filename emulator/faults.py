@@ -7,7 +7,8 @@ Control routes (admin token as Bearer), under a prefix no real API uses:
   without handling the request; with `"after": true` the request is handled first (its state
   change is made, as behind a gateway that timed out) and its answer replaced by that status,
   `{"delaySeconds": 2.5}` sleeps then handles normally, `{"drop": true}` handles the request (its
-  state change is made and persisted) then closes the connection mid-response.
+  state change is made and persisted) then closes the connection mid-response; with
+  `"before": true` it closes the connection without handling the request.
 - `DELETE /_emulator/faults` clears them.
 - `GET /_emulator/requests` -> `{"count": N, "byRoute": {"GET /v1/app/{id}": n}}`; `DELETE` resets.
 - `POST /_emulator/reset` deletes every app, token and volume.
@@ -39,6 +40,7 @@ class Fault:
     delay: float | None = None
     drop: bool = False
     after: bool = False  # a status fault answered after the server acted
+    before: bool = False  # a drop before the server acted
     method: str | None = None
     path_prefix: str | None = None
 
@@ -74,6 +76,7 @@ def parse_faults(body: Any) -> list[Fault]:
         fault = Fault(method=match.get("method"), path_prefix=match.get("pathPrefix"))
         if raw.get("drop"):
             fault.drop = True
+            fault.before = bool(raw.get("before"))
         elif raw.get("delaySeconds") is not None:
             fault.delay = float(raw["delaySeconds"])
         elif isinstance(raw.get("status"), int) and 400 <= raw["status"] <= 599:
@@ -117,7 +120,7 @@ class FaultMiddleware:
             await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)
         elif fault.drop:
-            await self._drop(scope, receive, send)
+            await self._drop(fault, scope, receive, send)
         else:
             if fault.after:
                 await self.app(scope, receive, _swallow)
@@ -133,14 +136,15 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": fault.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _drop(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _drop(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         started: list[Message] = []
 
         async def swallow(message: Message) -> None:  # the action happens; its answer is lost
             if message["type"] == "http.response.start":
                 started.append(message)
 
-        await self.app(scope, receive, swallow)
+        if not fault.before:
+            await self.app(scope, receive, swallow)
         status = started[0]["status"] if started else 200
         head = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
         await send({"type": "http.response.start", "status": status, "headers": head})
