@@ -63,12 +63,22 @@ def int_query(request: Request, name: str, default: int, low: int, high: int) ->
     return min(value, high)
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python reads them, JSON (and the real service) does not."""
+
+
+def _not_json(name: str) -> Any:
+    raise _NotJson(name)
+
+
 async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
+    except _NotJson as exc:
+        raise ApiError(400, f"body: invalid JSON ({exc} is not a JSON value)") from None
     except json.JSONDecodeError as exc:
         raise ApiError(
             400, f"body: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"

@@ -8,6 +8,7 @@ into the stored spec and validate the result as a whole.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -55,7 +56,12 @@ def flat_or_spec(body: Any) -> tuple[dict[str, Any], str]:
 
 def integer(value: Any, path: str, low: int | None = None, high: int | None = None) -> int:
     # Pulumi numbers arrive as floats: accept integral floats.
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
         raise invalid(path, "must be an integer")
     number = int(value)
     if low is not None and high is not None and not low <= number <= high:
@@ -107,9 +113,11 @@ def labels(value: Any, path: str) -> dict[str, str]:
             raise invalid(where, "invalid label value (up to 63 alphanumerics, '-', '_', '.')")
         if name == STARTUP_LABEL:
             try:
-                float(label_value)
+                seconds = float(label_value)
             except ValueError:
                 raise invalid(where, "must be a number of seconds") from None
+            if not math.isfinite(seconds):
+                raise invalid(where, "must be a finite number of seconds")
         if not name.startswith(PLATFORM_PREFIX):
             result[name] = label_value
     return result
@@ -214,7 +222,7 @@ def _automatic(value: Any, path: str) -> dict[str, Any]:
 def _custom_metrics(value: Any, path: str) -> dict[str, Any]:
     raw = obj(value, path)
     target = raw.get("targetValue")
-    if isinstance(target, bool) or not isinstance(target, int | float):
+    if isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target):
         raise invalid(f"{path}.targetValue", "required (a number)")
     result: dict[str, Any] = {
         "apiUrl": string(raw.get("apiUrl"), f"{path}.apiUrl", required=True),
