@@ -8,7 +8,11 @@ prints `emulator listening on http://127.0.0.1:PORT` once it accepts requests (`
 a free port and prints it). Modules, one job each:
 
 - `__main__`: the command line; `app`: assembles the ASGI app; `context`: shared handler state.
-- `apps_api`, `tokens_api`, `misc_api` (volumes, capabilities, me), `control_api` (`/_emulator/`).
+- `apps_api`, `tokens_api`, `misc_api` (volumes, capabilities, me), `control_api` (`/_emulator/`):
+  thin handlers that parse, call the rules and render.
+- `backend` (apps: quota, spec swaps, start/stop/delete, pages), `backend_objects` (tokens, user
+  volumes): the rules, plain functions over the store, testable without HTTP; `render`: the wire
+  shapes (the official `ovhai` client's models; lists as `{items, metadata}`).
 - `lifecycle`: the state machine as a persisted schedule of timestamped transitions.
 - `store`: state and its atomic JSON persistence; `validation`: 400s naming the wire field.
 - `auth`: tokens, roles, label selectors; `faults`: scripted faults and request counters.

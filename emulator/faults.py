@@ -3,9 +3,12 @@
 Control routes (admin token as Bearer), under a prefix no real API uses:
 - `POST /_emulator/faults` `{"faults": [...], "match": {"method": "GET", "pathPrefix": "/v1/app"}}`
   appends faults; each later matching `/v1` request consumes one, in order:
-  `{"status": 429, "retryAfter": 1, "message": "..."}` answers that status (with `Retry-After`),
+  `{"status": 429, "retryAfter": 1, "message": "..."}` answers that status (with `Retry-After`)
+  without handling the request; with `"after": true` the request is handled first (its state
+  change is made, as behind a gateway that timed out) and its answer replaced by that status,
   `{"delaySeconds": 2.5}` sleeps then handles normally, `{"drop": true}` handles the request (its
-  state change is made and persisted) then closes the connection mid-response.
+  state change is made and persisted) then closes the connection mid-response; with
+  `"before": true` it closes the connection without handling the request.
 - `DELETE /_emulator/faults` clears them.
 - `GET /_emulator/requests` -> `{"count": N, "byRoute": {"GET /v1/app/{id}": n}}`; `DELETE` resets.
 - `POST /_emulator/reset` deletes every app, token and volume.
@@ -36,6 +39,8 @@ class Fault:
     message: str | None = None
     delay: float | None = None
     drop: bool = False
+    after: bool = False  # a status fault answered after the server acted
+    before: bool = False  # a drop before the server acted
     method: str | None = None
     path_prefix: str | None = None
 
@@ -71,12 +76,14 @@ def parse_faults(body: Any) -> list[Fault]:
         fault = Fault(method=match.get("method"), path_prefix=match.get("pathPrefix"))
         if raw.get("drop"):
             fault.drop = True
+            fault.before = bool(raw.get("before"))
         elif raw.get("delaySeconds") is not None:
             fault.delay = float(raw["delaySeconds"])
         elif isinstance(raw.get("status"), int) and 400 <= raw["status"] <= 599:
             fault.status = raw["status"]
             fault.retry_after = raw.get("retryAfter")
             fault.message = raw.get("message")
+            fault.after = bool(raw.get("after"))
         else:
             raise ValueError(f"faults[{index}]: expected status (400..599), delaySeconds or drop")
         result.append(fault)
@@ -87,6 +94,10 @@ def route_of(method: str, path: str) -> str:
     """`GET /v1/app/abc/start` -> `GET /v1/app/{id}/start` for the counters."""
     templated = ID_AFTER.sub(lambda m: f"/v1/{m.group(1)}/{{id}}", path.rstrip("/") or "/")
     return f"{method} {templated}"
+
+
+async def _swallow(message: Message) -> None:
+    """Discard an answer (the request was handled; a fault answers in its place)."""
 
 
 class FaultMiddleware:
@@ -109,8 +120,10 @@ class FaultMiddleware:
             await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)
         elif fault.drop:
-            await self._drop(scope, receive, send)
+            await self._drop(fault, scope, receive, send)
         else:
+            if fault.after:
+                await self.app(scope, receive, _swallow)
             await self._answer(fault, send)
 
     async def _answer(self, fault: Fault, send: Send) -> None:
@@ -123,14 +136,15 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": fault.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _drop(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _drop(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         started: list[Message] = []
 
         async def swallow(message: Message) -> None:  # the action happens; its answer is lost
             if message["type"] == "http.response.start":
                 started.append(message)
 
-        await self.app(scope, receive, swallow)
+        if not fault.before:
+            await self.app(scope, receive, swallow)
         status = started[0]["status"] if started else 200
         head = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
         await send({"type": "http.response.start", "status": status, "headers": head})

@@ -1,63 +1,56 @@
 """Routes of user volumes (`/v1/volume`), capabilities (flavors, quota) and `/v1/me`.
 
-A user volume is `{id, createdAt, updatedAt, spec: {name, region, ...given fields}, status:
-{state: "READY"}}`; create takes the spec flat or as `{"spec": {...}}`.
+A user volume is the official client's `UserVolume`: `{id, createdAt, updatedAt, cache?, <one
+source>}` (dataStore, privateSwift, publicGit, publicSwift or standalone); create takes its
+`CreateVolume` (no source: a standalone disk).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import validation
-from .auth import format_selector
-from .context import ctx, json_body, writer
+from . import backend_objects as objects
+from . import render, validation
+from .backend import paginate
+from .context import Context, ctx, int_query, json_body, writer
 from .errors import not_found
 from .flavors import FLAVORS
-from .store import Record, new_record, oldest_first
+from .store import oldest_first
 
-STORAGE_QUOTA_BYTES = 10 * 1024**4
-
-
-def _render_volume(volume: Record) -> dict[str, Any]:
-    return {key: volume[key] for key in ("id", "createdAt", "updatedAt", "spec", "status")}
+STORAGE_QUOTA_BITS = 10 * 1024**4 * 8  # 10 TiB; the schema counts storage in bits
+CPU_QUOTA = 48
 
 
 async def list_volumes(request: Request) -> Response:
     context = ctx(request)
     context.principal(request)
-    return JSONResponse([_render_volume(v) for v in oldest_first(context.store.volumes.values())])
+    page = int_query(request, "page", 1, 1, 1_000_000)
+    size = int_query(request, "size", 100, 1, 100)
+    chunk = paginate(oldest_first(context.store.volumes.values()), page, size)
+    return JSONResponse(render.listing(chunk, request.url.path, [render.volume(v) for v in chunk.items]))
 
 
 async def create_volume(request: Request) -> Response:
     context, _ = writer(request)
-    raw, prefix = validation.flat_or_spec(await json_body(request))
-    name = validation.string(raw.get("name"), f"{prefix}name", required=True)
+    fields = validation.user_volume(await json_body(request))
     async with context.store.lock:
-        spec = {**raw, "name": name, "region": str(raw.get("region") or "GRA")}
-        volume = new_record(spec=spec, status={"state": "READY"})
-        context.store.volumes[volume["id"]] = volume
+        volume = objects.create_volume(context.store, fields)
         context.store.save()
-    return JSONResponse(_render_volume(volume))
+    return JSONResponse(render.volume(volume))
 
 
 async def get_volume(request: Request) -> Response:
     context = ctx(request)
     context.principal(request)
-    volume = context.store.volumes.get(request.path_params["volume_id"])
-    if volume is None:
-        raise not_found("volume", request.path_params["volume_id"])
-    return JSONResponse(_render_volume(volume))
+    return JSONResponse(render.volume(objects.find_volume(context.store, request.path_params["volume_id"])))
 
 
 async def delete_volume(request: Request) -> Response:
     context, _ = writer(request)
     async with context.store.lock:
-        if context.store.volumes.pop(request.path_params["volume_id"], None) is None:
-            raise not_found("volume", request.path_params["volume_id"])
+        objects.delete_volume(context.store, request.path_params["volume_id"])
         context.store.save()
     return Response(status_code=204)
 
@@ -75,26 +68,22 @@ async def get_flavor(request: Request) -> Response:
     return JSONResponse(flavor.to_wire())
 
 
+def _quotas(context: Context) -> dict[str, object]:
+    return render.quotas(context.gpu_quota, CPU_QUOTA, STORAGE_QUOTA_BITS)
+
+
 async def get_quota(request: Request) -> Response:
+    """One `ProjectQuotas` object, as the schema says (the official client expects a list of them;
+    tests/test_official_client_contract.py records the disagreement)."""
     context = ctx(request)
     context.principal(request)
-    return JSONResponse({"resources": {"gpu": context.gpu_quota, "cpu": 48}, "storage": STORAGE_QUOTA_BYTES})
+    return JSONResponse(_quotas(context))
 
 
 async def me(request: Request) -> Response:
     context = ctx(request)
     principal = context.principal(request)
-    body: dict[str, Any] = {
-        "user": principal.name,
-        "name": principal.name,
-        "tenant": "emulator-project",
-        "region": "GRA",
-        "role": principal.role,
-        "roles": [principal.role],
-    }
-    if principal.selector:
-        body["labelSelector"] = format_selector(principal.selector)
-    return JSONResponse(body)
+    return JSONResponse(render.me(principal, _quotas(context)))
 
 
 routes = [

@@ -8,6 +8,7 @@ into the stored spec and validate the result as a whole.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -55,7 +56,12 @@ def flat_or_spec(body: Any) -> tuple[dict[str, Any], str]:
 
 def integer(value: Any, path: str, low: int | None = None, high: int | None = None) -> int:
     # Pulumi numbers arrive as floats: accept integral floats.
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
         raise invalid(path, "must be an integer")
     number = int(value)
     if low is not None and high is not None and not low <= number <= high:
@@ -107,9 +113,11 @@ def labels(value: Any, path: str) -> dict[str, str]:
             raise invalid(where, "invalid label value (up to 63 alphanumerics, '-', '_', '.')")
         if name == STARTUP_LABEL:
             try:
-                float(label_value)
+                seconds = float(label_value)
             except ValueError:
                 raise invalid(where, "must be a number of seconds") from None
+            if not math.isfinite(seconds):
+                raise invalid(where, "must be a finite number of seconds")
         if not name.startswith(PLATFORM_PREFIX):
             result[name] = label_value
     return result
@@ -214,7 +222,7 @@ def _automatic(value: Any, path: str) -> dict[str, Any]:
 def _custom_metrics(value: Any, path: str) -> dict[str, Any]:
     raw = obj(value, path)
     target = raw.get("targetValue")
-    if isinstance(target, bool) or not isinstance(target, int | float):
+    if isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target):
         raise invalid(f"{path}.targetValue", "required (a number)")
     result: dict[str, Any] = {
         "apiUrl": string(raw.get("apiUrl"), f"{path}.apiUrl", required=True),
@@ -304,8 +312,12 @@ def _volume_source(value: Any, path: str) -> dict[str, Any]:
     if len(kinds) != 1:
         raise invalid(path, f"exactly one of {', '.join(VOLUME_SOURCES)} is required")
     kind = kinds[0]
-    where = f"{path}.{kind}"
-    body = obj(raw[kind], where)
+    return {kind: source_fields(kind, raw[kind], f"{path}.{kind}")}
+
+
+def source_fields(kind: str, value: Any, where: str) -> dict[str, Any]:
+    """The fields of one volume source of `kind` (dataStore, publicGit, publicSwift, standalone)."""
+    body = obj(value, where)
     if kind == "dataStore":
         result: dict[str, Any] = {
             "alias": string(body.get("alias"), f"{where}.alias", required=True),
@@ -319,7 +331,7 @@ def _volume_source(value: Any, path: str) -> dict[str, Any]:
         result = {}
         if body.get("name") is not None:
             result["name"] = string(body["name"], f"{where}.name")
-    return {kind: result}
+    return result
 
 
 def volumes(value: Any, path: str) -> list[dict[str, Any]]:
@@ -376,10 +388,13 @@ def app_spec(value: Any, path: str = "spec") -> dict[str, Any]:
     return spec
 
 
-def merge_update(spec: dict[str, Any], body: Any) -> dict[str, Any]:
-    """Apply a flat `UpdateInput` (or `{"appUpdate": {...}}`) to a stored spec; validate the result."""
+def merge_update(spec: dict[str, Any], body: Any, app_id: str | None = None) -> dict[str, Any]:
+    """Apply a flat `UpdateInput` (or the official client's `{"appUpdate": {...}, "id"?}`) to a
+    stored spec; validate the result."""
     raw = obj(body, "body")
-    if set(raw) == {"appUpdate"}:
+    if "appUpdate" in raw and set(raw) <= {"appUpdate", "id"}:
+        if raw.get("id") not in (None, app_id):
+            raise invalid("id", f"{raw['id']!r} is not the app of the path ({app_id})")
         raw = obj(raw["appUpdate"], "appUpdate")
     for key in raw:
         if key not in UPDATE_FIELDS:
@@ -408,3 +423,58 @@ def merge_update(spec: dict[str, Any], body: Any) -> dict[str, Any]:
             res[key] = raw[key]
     merged["resources"] = res
     return merged
+
+
+USER_VOLUME_SOURCES = ("dataStore", "privateSwift", "publicGit", "publicSwift", "standalone")
+
+
+def user_volume(value: Any) -> dict[str, Any]:
+    """A `CreateVolume` body (`{cache?, <one source>?}`; no source: a standalone disk) -> the fields
+    of the stored `UserVolume`. A `{"spec": {...}}` wrapper is accepted too."""
+    raw, prefix = flat_or_spec(value)
+    for key in raw:
+        if key not in (*USER_VOLUME_SOURCES, "cache"):
+            raise invalid(f"{prefix}{key}", f"unknown field (cache, {', '.join(USER_VOLUME_SOURCES)})")
+    kinds = [k for k in USER_VOLUME_SOURCES if raw.get(k) is not None]
+    if len(kinds) > 1:
+        raise invalid(prefix.rstrip(".") or "body", f"at most one of {', '.join(kinds)} can be set")
+    kind = kinds[0] if kinds else "standalone"
+    result: dict[str, Any] = {}
+    if raw.get("cache") is not None:
+        result["cache"] = boolean(raw["cache"], f"{prefix}cache")
+    where = f"{prefix}{kind}"
+    if kind == "privateSwift":
+        body = obj(raw[kind], where)
+        source: dict[str, Any] = {
+            "container": string(body.get("container"), f"{where}.container", required=True),
+            "region": string(body.get("region"), f"{where}.region", required=True),
+        }
+        if body.get("prefix") is not None:
+            source["prefix"] = string(body["prefix"], f"{where}.prefix")
+    else:
+        source = source_fields(kind, raw.get(kind) or {}, where)
+    result[kind] = source
+    return result
+
+
+def flag(value: str | None, path: str) -> bool:
+    """A boolean query parameter (`?force=true`); absent is false."""
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no", ""):
+        return False
+    raise invalid(path, f"must be true or false, got {value!r}")
+
+
+def label_update(value: Any) -> tuple[str, str | None]:
+    """A `LabelUpdate` body `{name, value?}`: no value (or null) deletes the label."""
+    body = obj(value, "body")
+    name = string(body.get("name"), "name", required=True)
+    if name.startswith(PLATFORM_PREFIX):
+        raise invalid("name", f"labels under {PLATFORM_PREFIX} belong to the platform")
+    label = body.get("value")
+    labels({name: "" if label is None else label}, "labels")  # the name (and value) syntax
+    return name, label

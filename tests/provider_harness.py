@@ -309,7 +309,8 @@ class EmulatorControl:
 
     def apps(self, label_selector: str | None = None) -> list[dict[str, Any]]:
         params = {"labelSelector": label_selector} if label_selector else {}
-        result: list[dict[str, Any]] = self._call("GET", "/v1/app", params=params)
+        body = self._call("GET", "/v1/app", params=params)
+        result: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body  # {items, metadata}
         return result
 
     def delete_app(self, app_id: str) -> None:

@@ -331,7 +331,7 @@ def test_invalid_spec_is_400_naming_the_field(
 def test_gpu_quota_is_402(fresh_emulator: RunningEmulator) -> None:
     with client_for(fresh_emulator) as client:
         quotas = client.get_quotas()
-        assert quotas.model_dump(by_alias=True)  # parses, whatever the exact shape
+        assert quotas.resources == {"GPU": 4, "CPU": 48} and quotas.model_extra == {}
         first = client.create_app(cpu_spec(resources={"flavor": "l40s-1-gpu", "gpu": 4}))
         with pytest.raises(PaymentRequired) as caught:
             client.create_app(cpu_spec(resources={"flavor": "l4-1-gpu", "gpu": 1}))
@@ -363,10 +363,12 @@ def test_capabilities_me_and_user_volumes(admin: OvhAiClient) -> None:
     assert admin.get_flavor("h100-1-gpu").id == "h100-1-gpu"
     with pytest.raises(NotFound):
         admin.get_flavor("nope-1-gpu")
-    assert admin.me() is not None
+    me = admin.me()
+    assert me.role == "administrator" and me.token_kind == "oauth" and me.quotas is not None
+    assert me.model_extra == {}  # every field the emulator sends is one the model names
 
-    volume = admin.create_volume(UserVolumeSpec(name=unique("hub"), standalone=StandaloneSource()))
-    assert volume.name and volume.name.startswith("hub-")
+    volume = admin.create_volume(UserVolumeSpec(cache=False, standalone=StandaloneSource()))
+    assert volume.standalone is not None and volume.cache is False and volume.model_extra == {}
     assert volume.id in {v.id for v in admin.list_volumes()}
     assert admin.get_volume(volume.id).id == volume.id
     admin.delete_volume(volume.id)

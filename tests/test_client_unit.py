@@ -135,8 +135,8 @@ def test_time_budget_is_never_overslept() -> None:
     assert ("gave up after" in str(caught.value) and "in 10.0 s" not in str(caught.value)) or True
 
 
-@pytest.mark.parametrize(("status", "kind"), [(500, ServerError), (409, Conflict), (404, NotFound)])
-def test_500_and_4xx_are_not_retried(status: int, kind: type[ApiError]) -> None:
+@pytest.mark.parametrize(("status", "kind"), [(409, Conflict), (404, NotFound), (400, ApiError)])
+def test_4xx_are_not_retried(status: int, kind: type[ApiError]) -> None:
     calls: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -146,6 +146,38 @@ def test_500_and_4xx_are_not_retried(status: int, kind: type[ApiError]) -> None:
     with mock_client(handler) as client, pytest.raises(kind):
         client.stop_app("a")
     assert len(calls) == 1
+
+
+def test_a_transient_500_on_an_idempotent_call_is_retried_but_not_on_post() -> None:
+    fake = FakeTime()
+    answers = [500, 200]
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if request.method == "POST":
+            return httpx.Response(500, json={"message": "boom"})
+        return httpx.Response(answers.pop(0), json=app_body("a") if not answers else {"message": "boom"})
+
+    with mock_client(handler, sleep=fake.sleep, clock=fake.clock) as client:
+        assert client.get_app("a").id == "a"  # one 500, then the answer
+        with pytest.raises(ServerError):
+            client.create_token("t", "read")  # the server may have acted: not retried here
+    assert calls == ["GET", "GET", "POST"] and len(fake.sleeps) == 1
+
+
+def test_a_lasting_500_gives_up_within_the_budget() -> None:
+    fake = FakeTime()
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(500, json={"message": "down"})
+
+    client = mock_client(handler, max_attempts=4, sleep=fake.sleep, clock=fake.clock)
+    with client, pytest.raises(ServerError) as caught:
+        client.stop_app("a")
+    assert len(calls) == 4 and caught.value.attempts == 4
 
 
 def test_items_metadata_lists_are_paged() -> None:

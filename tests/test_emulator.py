@@ -23,6 +23,13 @@ COMMAND = [
 ]
 
 
+def items(response: httpx.Response) -> list[dict[str, Any]]:
+    """The items of a `{items, metadata}` list answer."""
+    assert response.status_code == 200, response.text
+    result: list[dict[str, Any]] = response.json()["items"]
+    return result
+
+
 def client(emulator: RunningEmulator, token: str | None = ADMIN_TOKEN) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=emulator.base_url, headers=headers, timeout=10)
@@ -110,7 +117,7 @@ def test_create_runs_through_states_with_platform_labels(
 def test_stop_start_and_delete(admin: httpx.Client) -> None:
     app_id = create(admin)["id"]
     wait_state(admin, app_id, "RUNNING")
-    assert admin.put(f"/v1/app/{app_id}/start").status_code == 409  # already running
+    assert admin.put(f"/v1/app/{app_id}/start").status_code == 400  # already running (no 409: see backend)
     conflict = admin.delete(f"/v1/app/{app_id}")
     assert conflict.status_code == 409 and "force" in conflict.json()["message"]
     assert admin.put(f"/v1/app/{app_id}/stop").status_code == 204
@@ -126,7 +133,7 @@ def test_stop_start_and_delete(admin: httpx.Client) -> None:
     while admin.get(f"/v1/app/{app_id}").status_code != 404:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert app_id not in {a["id"] for a in admin.get("/v1/app").json()}
+    assert app_id not in {a["id"] for a in items(admin.get("/v1/app"))}
 
 
 def test_delete_stopped_app_without_force(admin: httpx.Client) -> None:
@@ -147,7 +154,8 @@ def test_scaling_and_image_changes_go_through_scaling(admin: httpx.Client) -> No
     running = wait_state(admin, app_id, "RUNNING")
     assert running["status"]["availableReplicas"] == 2
     assert states(running)[-3:] == ["RUNNING", "SCALING", "RUNNING"]
-    assert admin.put(f"/v1/app/{app_id}/image", json={"url": "vllm/vllm-openai:v0.9.2"}).status_code == 204
+    image = admin.put(f"/v1/app/{app_id}/image", json={"url": "vllm/vllm-openai:v0.9.2"})
+    assert image.status_code == 200 and image.json()["message"]  # the schema's GenericResponse
     changed = admin.get(f"/v1/app/{app_id}").json()
     assert changed["status"]["state"] == "SCALING" and changed["spec"]["image"] == "vllm/vllm-openai:v0.9.2"
     wait_state(admin, app_id, "RUNNING")
@@ -184,15 +192,21 @@ def test_list_filters_and_pages(admin: httpx.Client) -> None:
     run = uuid.uuid4().hex[:10]
     ids = [create(admin, labels={**FAST_START, "run": run})["id"] for _ in range(3)]
     selector = {"labelSelector": f"run={run}"}
-    listed = admin.get("/v1/app", params=selector).json()
-    assert isinstance(listed, list) and sorted(a["id"] for a in listed) == sorted(ids)
-    first = admin.get("/v1/app", params={**selector, "page": 1, "size": 2}).json()
-    second = admin.get("/v1/app", params={**selector, "page": 2, "size": 2}).json()
+    body = admin.get("/v1/app", params=selector).json()
+    listed = body["items"]
+    assert sorted(a["id"] for a in listed) == sorted(ids)
+    assert body["metadata"] == {"currentPage": 1, "pageCount": 1, "total": 3, "links": {}}
+    page_one = admin.get("/v1/app", params={**selector, "page": 1, "size": 2}).json()
+    assert page_one["metadata"]["pageCount"] == 2 and page_one["metadata"]["links"]["next"].endswith(
+        "page=2&size=2"
+    )
+    first = page_one["items"]
+    second = items(admin.get("/v1/app", params={**selector, "page": 2, "size": 2}))
     assert len(first) == 2 and len(second) == 1
     assert {a["id"] for a in first + second} == set(ids)
     admin.put(f"/v1/app/{ids[0]}/stop")
     wait_state(admin, ids[0], "STOPPED")
-    stopped = admin.get("/v1/app", params={**selector, "statusState": "STOPPED"}).json()
+    stopped = items(admin.get("/v1/app", params={**selector, "statusState": "STOPPED"}))
     assert [a["id"] for a in stopped] == [ids[0]]
     assert admin.get("/v1/app", params={"statusState": "NAPPING"}).status_code == 400
     for app_id in ids:
@@ -330,7 +344,7 @@ def test_gpu_quota_answers_402(fresh_emulator: RunningEmulator) -> None:
         wait_state(c, second, "STOPPED")
         third = create(c, resources=GPU)["id"]  # the stopped app released its GPUs
         assert c.put(f"/v1/app/{second}/start").status_code == 402
-        assert c.get("/v1/capabilities/quota").json()["resources"]["gpu"] == 4
+        assert c.get("/v1/capabilities/quota").json()["resources"]["GPU"] == 4
         assert third
 
 
@@ -345,7 +359,7 @@ def test_token_lifecycle(admin: httpx.Client, emulator: RunningEmulator) -> None
     assert token["spec"]["role"] == "ai_training_read" and token["status"]["version"] == 1 and len(value) > 30
     fetched = admin.get(f"/v1/token/{token['id']}").json()
     assert "value" not in fetched["status"]
-    assert all("value" not in t["status"] for t in admin.get("/v1/token").json())
+    assert all("value" not in t["status"] for t in items(admin.get("/v1/token")))
     renewed = admin.post(f"/v1/token/{token['id']}/renew").json()
     assert renewed["status"]["version"] == 2 and renewed["status"]["value"] != value
     with client(emulator, value) as old, client(emulator, renewed["status"]["value"]) as new:
@@ -381,7 +395,7 @@ def test_scoped_token_sees_only_its_apps(admin: httpx.Client, emulator: RunningE
         assert mine["spec"]["labels"]["team"] == scope  # the selector's labels are added
         assert scoped.get(f"/v1/app/{outside}").status_code == 404
         assert scoped.put(f"/v1/app/{outside}/stop").status_code == 404
-        assert [a["id"] for a in scoped.get("/v1/app").json()] == [mine["id"]]
+        assert [a["id"] for a in items(scoped.get("/v1/app"))] == [mine["id"]]
         wider = scoped.post("/v1/token", json={"name": "w", "role": "ai_training_read"})
         assert wider.status_code == 403
         narrower = {"name": "n", "role": "ai_training_read", "labelSelector": f"team={scope},x=y"}
@@ -479,7 +493,7 @@ def test_fault_script(fresh_emulator: RunningEmulator) -> None:
         c.post("/_emulator/faults", json={"faults": [{"drop": True}], "match": {"pathPrefix": "/v1/token"}})
         with pytest.raises(httpx.RemoteProtocolError):
             c.post("/v1/token", json={"name": "dropped", "role": "ai_training_read"})
-        assert "dropped" in {t["spec"]["name"] for t in c.get("/v1/token").json()}  # the server acted
+        assert "dropped" in {t["spec"]["name"] for t in items(c.get("/v1/token"))}  # the server acted
 
         c.post("/_emulator/faults", json={"faults": [{"status": 500}]})
         assert c.delete("/_emulator/faults").status_code == 204
@@ -501,7 +515,7 @@ def test_reset_and_persistence_across_restart(fresh_emulator: RunningEmulator, t
     with client(fresh_emulator) as c:
         app = create(c, labels={"emulator/startup-seconds": "1.5"})
         token = c.post("/v1/token", json={"name": "keep", "role": "ai_training_operator"}).json()
-        volume = c.post("/v1/volume", json={"name": "hub"}).json()
+        volume = c.post("/v1/volume", json={"standalone": {}}).json()
     fresh_emulator.stop()
     assert json.loads(state_file.read_text())["apps"][app["id"]]
     assert token["status"]["value"] not in state_file.read_text()  # only a hash is kept
@@ -512,7 +526,7 @@ def test_reset_and_persistence_across_restart(fresh_emulator: RunningEmulator, t
         running = wait_state(c, app["id"], "RUNNING")  # the schedule carries on after the restart
         assert running["status"]["url"] == f"{again.base_url}/app/{app['id']}"
         assert c.post("/_emulator/reset").status_code == 204
-        assert c.get("/v1/app").json() == [] and c.get("/v1/token").json() == []
+        assert items(c.get("/v1/app")) == [] and items(c.get("/v1/token")) == []
 
 
 def test_timings_option_and_capabilities(tmp_path: Any) -> None:
@@ -538,18 +552,22 @@ def test_timings_option_and_capabilities(tmp_path: Any) -> None:
         )
         assert c.get("/v1/capabilities/flavor/h100-1-gpu").json()["resourcesPerUnit"]["cpu"] == 28
         assert c.get("/v1/capabilities/flavor/nope").status_code == 404
-        assert c.get("/v1/me").json()["user"] == "admin"
+        me = c.get("/v1/me").json()
+        assert me["name"] == "admin" and me["role"] == "administrator" and me["tokenKind"] == "oauth"
     with pytest.raises(RuntimeError, match="timings"):
         start_emulator(admin_token=ADMIN_TOKEN, extra_args=["--timings", '{"NAPPING": 1}'])
 
 
 def test_volumes_crud_and_error_shapes(admin: httpx.Client) -> None:
-    volume = admin.post("/v1/volume", json={"name": "hub-cache"}).json()
-    assert volume["spec"]["name"] == "hub-cache" and volume["status"]["state"] == "READY"
-    assert volume["id"] in {v["id"] for v in admin.get("/v1/volume").json()}
+    git = {"url": "https://github.com/ovh/ai-training-examples.git"}
+    volume = admin.post("/v1/volume", json={"publicGit": git, "cache": False}).json()
+    assert volume["publicGit"] == git and volume["cache"] is False and volume["createdAt"]
+    assert volume["id"] in {v["id"] for v in items(admin.get("/v1/volume"))}
     assert admin.delete(f"/v1/volume/{volume['id']}").status_code == 204
     assert admin.get(f"/v1/volume/{volume['id']}").status_code == 404
-    assert admin.post("/v1/volume", json={}).json()["message"].startswith("name:")
+    assert "standalone" in admin.post("/v1/volume", json={}).json()  # no source: a standalone disk
+    two = admin.post("/v1/volume", json={"standalone": {}, "publicGit": git})
+    assert two.status_code == 400 and two.json()["message"].startswith("body: at most one of")
     assert admin.get("/v1/nothing-here").json()["message"]
     assert admin.patch("/v1/app").status_code == 405
     assert admin.post("/v1/app", content=b"{not json").json()["message"].startswith("body:")

@@ -23,6 +23,7 @@ from components.resources import (
 from components.resources.fingerprint import fingerprint
 from components.resources.readiness import WaitPolicy
 from components.resources.spec_diff import DEPLOYMENT_LABEL
+from components.resources.token import api_name
 from emulator.runner import RunningEmulator
 from tests.provider_harness import EmulatorControl
 
@@ -334,24 +335,64 @@ def test_token_paths(emu: RunningEmulator) -> None:
         bad.create(inputs)
 
 
+def admin_tokens(emu: RunningEmulator) -> list[dict[str, Any]]:
+    body = httpx.get(emu.base_url + "/v1/token", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+    items: list[dict[str, Any]] = body.json()["items"]
+    return items
+
+
+def works(emu: RunningEmulator, value: str) -> bool:
+    me = httpx.get(emu.base_url + "/v1/me", headers={"Authorization": f"Bearer {value}"}, timeout=10)
+    return me.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"drop": True}, {"status": 504, "after": True}, {"status": 500, "after": True}],
+    ids=["dropped", "504-after", "500-after"],
+)
 def test_token_create_whose_answer_was_lost_leaves_one_working_token(
-    emu: RunningEmulator, control: EmulatorControl
+    emu: RunningEmulator, control: EmulatorControl, fault: dict[str, Any]
 ) -> None:
     tokens = configured(AiTokenProvider, emu.base_url)
-    inputs = tokens.check({}, {"name": "lost-answer", "role": "read", "labelSelector": "team=lost"}).inputs
-    # The server makes the token, then the connection drops: its value was only in that answer.
-    control.faults([{"drop": True}], method="POST", path_prefix="/v1/token")
+    key = f"stack/lost/{uuid.uuid4().hex[:8]}"
+    news = {"name": "lost-answer", "role": "read", "labelSelector": "team=lost", "tokenKey": key}
+    inputs = tokens.check({}, news).inputs
+    wire = api_name("lost-answer", key)
+    # The server makes the token, then the connection drops, or a gateway answers a 5xx instead.
+    control.faults([fault], method="POST", path_prefix="/v1/token")
     created = tokens.create(inputs)
-    admin = httpx.get(
-        emu.base_url + "/v1/token", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
-    ).json()
-    named = [t for t in admin if t["spec"]["name"] == "lost-answer"]
-    assert [t["id"] for t in named] == [created.id]  # the token the lost answer made is gone
-    me = httpx.get(
-        emu.base_url + "/v1/me", headers={"Authorization": f"Bearer {created.outs['value']}"}, timeout=10
-    )
-    assert me.status_code == 200  # and the value in the outputs works
+    named = [t for t in admin_tokens(emu) if t["spec"]["name"] == wire]
+    assert [t["id"] for t in named] == [created.id]  # the lost create's token, adopted: no second one
+    assert works(emu, created.outs["value"]) and created.outs["version"] == 2  # renewed to learn it
+    assert (
+        tokens.read(created.id, created.outs).outs["name"] == "lost-answer"
+    )  # the tag stays out of the user's name
     tokens.delete(created.id, created.outs)
+
+
+def test_twin_tokens_keep_working_whatever_answers_are_lost(
+    emu: RunningEmulator, control: EmulatorControl
+) -> None:
+    # Two resources alike in name, role and selector (as the component can make): only their keys differ.
+    tokens = configured(AiTokenProvider, emu.base_url)
+    run = uuid.uuid4().hex[:8]
+    twins = [
+        tokens.check(
+            {}, {"name": "twin", "role": "read", "labelSelector": "team=twin", "tokenKey": f"{run}/{i}"}
+        ).inputs
+        for i in (1, 2)
+    ]
+    first = tokens.create(twins[0])
+    control.faults([{"drop": True}], method="POST", path_prefix="/v1/token")
+    control.faults([{"status": 503}], method="GET", path_prefix="/v1/token")
+    second = tokens.create(twins[1])  # its answer is lost; the cleanup must leave the first alone
+    assert first.id != second.id
+    assert works(emu, first.outs["value"]) and works(emu, second.outs["value"])
+    again = tokens.create(twins[0])  # a retried create of the first adopts its own token
+    assert again.id == first.id and works(emu, again.outs["value"]) and works(emu, second.outs["value"])
+    for result in (again, second):
+        tokens.delete(result.id, result.outs)
 
 
 def test_api_giving_up_mid_wait_names_the_app_and_the_retry_adopts_it(

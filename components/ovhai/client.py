@@ -1,8 +1,9 @@
 """`OvhAiClient`: a synchronous httpx client of the AI Deploy regional API.
 
 Retry policy (tenacity):
-- idempotent calls (GET, PUT, DELETE) are retried on 429, 502, 503, 504 and on transport errors,
-  with capped exponential backoff and jitter, honouring `Retry-After` (seconds or an HTTP date);
+- idempotent calls (GET, PUT, DELETE) are retried on 429, 500, 502, 503, 504 and on transport
+  errors, with capped exponential backoff and jitter, honouring `Retry-After` (seconds or an HTTP
+  date): a transient 500 during a wait must not fail a whole create, update or delete;
 - POST (create app, create/renew token, create volume) is retried only when the server provably
   did not act: a 429 (the rate limiter answers before the request is handled) or a connection that
   was never established. A 5xx, a read timeout or a dropped response on POST is raised at once:
@@ -62,7 +63,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"vllm-ai-deploy/{__version__} (+python-httpx)"
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES = 10_000
 
 M = TypeVar("M", bound=BaseModel)
@@ -265,11 +266,13 @@ class OvhAiClient:
         return [model.model_validate(item) for item in self._pages(path, params)]
 
     def _pages(self, path: str, params: Mapping[str, Any] | None) -> Iterator[Any]:
-        """Every item of a paginated list: page=1,2,... until a short page (bare array or {items})."""
+        """Every item of a paginated list: page=1,2,... until a short page or the last one that
+        `metadata.pageCount` names (the regional `{items, metadata}`; a bare array has none)."""
         seen: set[str] = set()
         for page in range(1, MAX_PAGES + 1):
             body = self.request("GET", path, params={**(params or {}), "page": page, "size": self.page_size})
             items = _items(body)
+            last = _page_count(body)
             fresh = 0
             for item in items:
                 key = item.get("id") if isinstance(item, Mapping) else None
@@ -279,7 +282,7 @@ class OvhAiClient:
                     seen.add(key)
                 fresh += 1
                 yield item
-            if len(items) < self.page_size or fresh == 0:
+            if len(items) < self.page_size or fresh == 0 or (last is not None and page >= last):
                 return
 
     # ------------------------------------------------------------------ apps
@@ -472,6 +475,13 @@ def _items(body: Any) -> list[Any]:
     if isinstance(body, Mapping) and isinstance(body.get("items"), list):
         return cast(list[Any], body["items"])
     raise ValueError(f"expected a list or {{items, metadata}}, got {type(body).__name__}")
+
+
+def _page_count(body: Any) -> int | None:
+    """`metadata.pageCount` of a `{items, metadata}` answer, when it is a number."""
+    meta = body.get("metadata") if isinstance(body, Mapping) else None
+    count = meta.get("pageCount") if isinstance(meta, Mapping) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def _log_lines(body: Any) -> list[str]:

@@ -64,6 +64,7 @@ __all__ = [
     "LabelUpdate",
     "LivenessProbe",
     "Me",
+    "PrivateSwiftSource",
     "Probe",
     "PublicGitSource",
     "PublicSwiftSource",
@@ -79,7 +80,6 @@ __all__ = [
     "TokenStatus",
     "UserVolume",
     "UserVolumeSpec",
-    "UserVolumeStatus",
     "Volume",
     "VolumePermission",
     "VolumeSource",
@@ -377,6 +377,16 @@ class PublicSwiftSource(WireModel):
     url: str
 
 
+class PrivateSwiftSource(WireModel):
+    """The deprecated form of a container source on user volumes (`dataStore` replaces it)."""
+
+    container: str
+    region: str
+    prefix: str | None = None
+    archive: str | None = None
+    internal: bool | None = None
+
+
 class StandaloneSource(WireModel):
     """A platform disk with no data source (the seed's Hugging Face cache)."""
 
@@ -653,39 +663,31 @@ class Token(WireModel):
 
 
 class UserVolumeSpec(WireModel):
-    """What `POST /v1/volume` takes: a name and at most one data source (none: a standalone disk)."""
+    """What `POST /v1/volume` takes (the official `CreateVolume`): at most one data source (none:
+    a standalone disk) and `cache`."""
 
-    name: str
-    region: str | None = None
     cache: bool | None = None
     data_store: DataStoreSource | None = None
+    private_swift: PrivateSwiftSource | None = None
     public_git: PublicGitSource | None = None
     public_swift: PublicSwiftSource | None = None
     standalone: StandaloneSource | None = None
 
 
-class UserVolumeStatus(WireModel):
-    state: str | None = None
-
-
 class UserVolume(WireModel):
-    """A volume object of `/v1/volume`: `{id, spec, status}`; the SDK's flat form (source keys at the
-    top level) is accepted too."""
+    """A volume object of `/v1/volume` (the official `UserVolume`): flat, the source at the top."""
 
     id: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    spec: UserVolumeSpec | None = None
-    status: UserVolumeStatus | None = None
     cache: bool | None = None
     data_store: DataStoreSource | None = None
+    private_swift: PrivateSwiftSource | None = None
     public_git: PublicGitSource | None = None
     public_swift: PublicSwiftSource | None = None
     standalone: StandaloneSource | None = None
-
-    @property
-    def name(self) -> str | None:
-        return self.spec.name if self.spec else None
+    target_data_store: DataStoreSource | None = None
+    target_private_swift: PrivateSwiftSource | None = None
 
 
 class GpuInformation(WireModel):

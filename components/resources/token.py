@@ -3,12 +3,20 @@
 The token's value exists only in the create and renew answers; it is an output marked secret
 (`additional_secret_outputs`), so it is encrypted in the state. Changing `rotation` renews the
 token in place (new value, version + 1); `name`, `role` or `labelSelector` replace it.
+
+Each resource's tokens are identifiable: the name sent to the API ends with a tag derived from
+`tokenKey` (a stable string per resource, by default its project, stack and resource name), the
+way an app carries its deployment label. A create whose answer was lost (a dropped connection, a
+5xx or a timeout after the server may have acted) looks its token up by that tag and renews it to
+learn a value, instead of deleting look-alikes: two resources alike in name, role and selector
+have different tags, so neither ever touches the other's token, and a retried `pulumi up` adopts
+the token an earlier attempt made rather than minting a second one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+import hashlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -21,7 +29,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.ovhai import ApiConnectionError, ApiError, NotFound
+from components.ovhai import ApiConnectionError, ApiError, NotFound, OvhAiClient, ServerError
 from components.ovhai.models import Token, TokenRole
 from components.resources.credentials import Credentials
 from components.resources.fingerprint import redact
@@ -32,12 +40,27 @@ from components.resources.validation import check_token
 
 PROVIDER_KEY = "__provider"
 REPLACE_KEYS = ("name", "role", "labelSelector")
-# How far the API's clock may be behind ours when we look for a token made by a lost create.
-CLOCK_SKEW = timedelta(minutes=2)
+# Attempts of a POST (create or renew) whose answers may be lost; each is looked after first.
+POST_ATTEMPTS = 4
 
 
 class TokenError(RuntimeError):
     """An API error while managing a token (never carrying a token value)."""
+
+
+def token_tag(key: str) -> str:
+    """The short, stable tag that a resource's `tokenKey` adds to the token's API name."""
+    return "t" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def api_name(name: str, key: str) -> str:
+    return f"{name}-{token_tag(key)}"
+
+
+def user_name(wire_name: str, key: str | None) -> str:
+    """The API name without this resource's tag (tokens made before tags existed have none)."""
+    suffix = f"-{token_tag(key)}" if key else None
+    return wire_name[: -len(suffix)] if suffix and wire_name.endswith(suffix) else wire_name
 
 
 def token_outputs(inputs: Mapping[str, Any], token: Token, value: str | None) -> dict[str, Any]:
@@ -50,20 +73,31 @@ def token_outputs(inputs: Mapping[str, Any], token: Token, value: str | None) ->
     return outs
 
 
-def lost_tokens(
-    tokens: list[Token], name: str, role: TokenRole, selector: str | None, since: datetime
-) -> list[Token]:
-    """Tokens a create that lost its answer may have made: same name, role and scope, made since."""
-    earliest = since - CLOCK_SKEW
-    return [
+def own_tokens(tokens: list[Token], wire_name: str, role: TokenRole, selector: str | None) -> list[Token]:
+    """This resource's tokens: its tagged name, role and scope (oldest first)."""
+    mine = [
         t
         for t in tokens
-        if t.spec.name == name
+        if t.spec.name == wire_name
         and TokenRole(t.spec.role) == role
         and (t.spec.label_selector or None) == (selector or None)
-        and t.created_at is not None
-        and t.created_at >= earliest
     ]
+    return sorted(mine, key=lambda t: (t.created_at is None, t.created_at, t.id))
+
+
+def unanswered(error: ApiError) -> bool:
+    """A POST the server may have carried out although its answer did not arrive."""
+    if isinstance(error, ApiConnectionError):
+        return error.maybe_applied
+    return isinstance(error, ServerError)
+
+
+def resource_key(resource_name: str) -> str:
+    """The default `tokenKey`: unique per resource within a stack, stable across runs."""
+    try:
+        return f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
+    except Exception:  # outside a Pulumi program (a plain script): the name alone
+        return resource_name
 
 
 class AiTokenProvider(ApiProvider):
@@ -90,26 +124,40 @@ class AiTokenProvider(ApiProvider):
         name = str(props["name"])
         role = TokenRole(props.get("role", "read"))
         selector = props.get("labelSelector")
-        started = datetime.now(UTC)
+        wire_name = api_name(name, str(props.get("tokenKey") or name))
         try:
             with self.client(creds, name) as client:
-                try:
-                    token = client.create_token(name, role, selector)
-                except ApiConnectionError as error:
-                    if not error.maybe_applied:
-                        raise
-                    # The server may have made the token, but its value was only in the lost answer:
-                    # delete what that attempt made (same name, role and scope, made since we
-                    # started) so no unknown live token is left behind, then create it again.
-                    log(name, "token create: the answer was lost; removing what it made, then retrying")
-                    for lost in lost_tokens(client.list_tokens(), name, role, selector, started):
-                        client.delete_token(lost.id)
-                        log(name, f"token {lost.id} (made by the lost create) deleted")
-                    token = client.create_token(name, role, selector)
+                token = self._make(client, name, wire_name, role, selector)
         except ApiError as error:
             raise self._fail(name, error, creds) from None
-        log(name, f"token {token.id} created")
         return CreateResult(token.id, token_outputs(props, token, token.value))
+
+    def _make(
+        self, client: OvhAiClient, name: str, wire_name: str, role: TokenRole, selector: str | None
+    ) -> Token:
+        """Adopt this resource's token (renewed, so that its value is known) or create it; after an
+        unanswered POST, look again before sending another."""
+        last: ApiError | None = None
+        for _ in range(POST_ATTEMPTS):
+            mine = own_tokens(client.list_tokens(), wire_name, role, selector)
+            try:
+                if mine:
+                    for extra in mine[1:]:  # two unanswered creates of this resource: keep one
+                        client.delete_token(extra.id)
+                        log(name, f"token {extra.id} (a duplicate of this resource's) deleted")
+                    token = client.renew_token(mine[0].id)
+                    log(name, f"token {token.id} of an unanswered create adopted (renewed)")
+                    return token
+                token = client.create_token(wire_name, role, selector)
+                log(name, f"token {token.id} created")
+                return token
+            except ApiError as error:
+                if not unanswered(error) and not isinstance(error, NotFound):
+                    raise
+                last = error
+                log(name, f"token create got no clean answer ({error}); looking it up by its tag")
+        assert last is not None
+        raise last
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         creds = self.credentials()
@@ -122,7 +170,7 @@ class AiTokenProvider(ApiProvider):
             raise self._fail(str(props.get("name", id_)), error, creds, props.get("value")) from None
         outs = token_outputs(props, token, props.get("value"))
         outs.update(
-            name=token.spec.name,
+            name=user_name(token.spec.name, props.get("tokenKey")),
             role=TokenRole(token.spec.role).cli_name,
         )
         if token.spec.label_selector or "labelSelector" in outs:
@@ -142,11 +190,15 @@ class AiTokenProvider(ApiProvider):
             return UpdateResult(outs)
         try:
             with self.client(creds, name) as client:
-                token = client.renew_token(id_)
+                token = self._renew(client, name, id_)
         except ApiError as error:
             raise self._fail(name, error, creds, olds.get("value")) from None
         log(name, f"token {token.id} renewed (version {token.status.version})")
         return UpdateResult(token_outputs(news, token, token.value))
+
+    def _renew(self, client: OvhAiClient, name: str, token_id: str) -> Token:
+        """Renew; an unanswered renew is renewed again (the value it made is unknown, so unused)."""
+        return retry_unanswered(lambda: client.renew_token(token_id), name)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         creds = self.credentials()
@@ -159,6 +211,20 @@ class AiTokenProvider(ApiProvider):
             raise self._fail(str(props.get("name", id_)), error, creds, props.get("value")) from None
 
 
+def retry_unanswered(post: Callable[[], Token], name: str) -> Token:
+    last: ApiError | None = None
+    for _ in range(POST_ATTEMPTS):
+        try:
+            return post()
+        except ApiError as error:
+            if not unanswered(error):
+                raise
+            last = error
+            log(name, f"token renew got no clean answer ({error}); renewing again")
+    assert last is not None
+    raise last
+
+
 class AiToken(pulumi.dynamic.Resource, module="ovhai", name="AiToken"):
     """An application token; `value` is a secret output. Change `rotation` to renew it."""
 
@@ -166,6 +232,7 @@ class AiToken(pulumi.dynamic.Resource, module="ovhai", name="AiToken"):
     role: pulumi.Output[str]
     labelSelector: pulumi.Output[str]
     rotation: pulumi.Output[str]
+    tokenKey: pulumi.Output[str]  # the stable string whose tag marks this resource's token names
     tokenId: pulumi.Output[str]
     version: pulumi.Output[int]
     value: pulumi.Output[str]
@@ -178,6 +245,7 @@ class AiToken(pulumi.dynamic.Resource, module="ovhai", name="AiToken"):
         role: pulumi.Input[str] = "read",
         label_selector: pulumi.Input[str] | None = None,
         rotation: pulumi.Input[str] | None = None,
+        token_key: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -185,6 +253,7 @@ class AiToken(pulumi.dynamic.Resource, module="ovhai", name="AiToken"):
             "role": role,
             "labelSelector": label_selector,
             "rotation": rotation,
+            "tokenKey": token_key if token_key is not None else resource_key(resource_name),
             "tokenId": None,
             "version": None,
             "value": None,
