@@ -11,6 +11,7 @@ echo "== mypy"
 "$PY" -m mypy components emulator __main__.py scripts/local_deploy.py
 # A second run: two top-level modules named __main__ cannot share one mypy run.
 "$PY" -m mypy examples/chat-ui/__main__.py
+"$PY" -m mypy platform/__main__.py
 if command -v go >/dev/null; then
   echo "== go vet (tools/langhost)"; (cd tools/langhost && go vet ./...)
 fi
