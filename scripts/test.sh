@@ -11,6 +11,7 @@ echo "== mypy"
 "$PY" -m mypy components emulator __main__.py scripts/local_deploy.py
 # A second run: two top-level modules named __main__ cannot share one mypy run.
 "$PY" -m mypy examples/chat-ui/__main__.py
+"$PY" -m mypy platform/__main__.py
 # The policy pack's modules are top-level names of policy/ (the analyzer runs `python policy/`).
 MYPYPATH=policy "$PY" -m mypy policy/checks.py policy/pack.py
 if command -v go >/dev/null; then

@@ -1,17 +1,21 @@
-"""Pulumi dynamic resources of the AI Deploy API: AiApp and AiToken (thin, one API object each)."""
+"""Pulumi dynamic resources of the AI Deploy API: AiApp, AiToken, AiVolume (thin, one API object each)."""
 
 from components.resources.app import AiApp, AiAppProvider, AppFailed, ProviderError
 from components.resources.credentials import Credentials, MissingCredentials
 from components.resources.token import AiToken, AiTokenProvider, TokenError
+from components.resources.volume import AiVolume, AiVolumeProvider, VolumeError
 
 __all__ = [
     "AiApp",
     "AiAppProvider",
     "AiToken",
     "AiTokenProvider",
+    "AiVolume",
+    "AiVolumeProvider",
     "AppFailed",
     "Credentials",
     "MissingCredentials",
     "ProviderError",
     "TokenError",
+    "VolumeError",
 ]
