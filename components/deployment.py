@@ -40,7 +40,7 @@ def build_app_spec(settings: Settings, launch: vllm.VllmLaunch) -> dict[str, Any
         "labels": dict(settings.labels),
         "resources": {"flavor": settings.plan.flavor, "gpu": settings.plan.gpus},
         "volumes": [v.to_wire() for v in settings.volumes],
-        "scalingStrategy": settings.scaling.to_wire(),
+        "scalingStrategy": settings.scaling.to_wire(metrics_port=launch.port),
         "probe": dict(launch.probe),
         "livenessProbe": dict(launch.liveness_probe),
         "deploymentStrategy": dict(launch.deployment_strategy),

@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import backend, render, validation
+from . import autoscaler, backend, render, validation
 from .auth import Principal, parse_selector
 from .context import Context, ctx, int_query, json_body, writer
 from .errors import invalid
 from .lifecycle import AppState
 from .store import Record
 from .vllm_logs import log_lines
+from .vllm_standin import metrics_text
 
 ORDER_KEYS = ("createdAt", "updatedAt", "name")
 ORDERS = ("asc", "desc")
@@ -80,7 +81,10 @@ async def list_apps(request: Request) -> Response:
     page = int_query(request, "page", 1, 1, 1_000_000)
     size = int_query(request, "size", 100, 1, 100)
     now = time.time()
-    chunk = backend.paginate(backend.visible_apps(context.rules, principal, query, now), page, size)
+    visible = backend.visible_apps(context.rules, principal, query, now)
+    for record in visible:
+        _autoscale(request, context, record, now)
+    chunk = backend.paginate(visible, page, size)
     items = [render.app(app, context.base_url, now) for app in chunk.items]
     return JSONResponse(render.listing(chunk, request.url.path, items))
 
@@ -103,7 +107,14 @@ async def get_app(request: Request) -> Response:
     principal = context.principal(request)
     now = time.time()
     app = backend.find_app(context.rules, principal, request.path_params["app_id"], now)
+    _autoscale(request, context, app, now)
     return _render(context, app, now)
+
+
+def _autoscale(request: Request, context: Context, record: Record, now: float) -> None:
+    # The platform polls each app's metric; here a read of the app is the poll (autoscaler.py).
+    if autoscaler.custom_metrics(record["spec"]) is not None:
+        backend.autoscale(context.rules, record, metrics_text(request, record), now)
 
 
 async def update_app(request: Request) -> Response:

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import lifecycle
+from . import autoscaler, lifecycle
 from .auth import Principal
 from .errors import ApiError, not_found
 from .lifecycle import AppState
 from .store import Record, Store
-from .timings import FAST, Timings
+from .timings import FAST, REALISTIC, Timings
 from .validation import STARTUP_LABEL
 
 DEFAULT_GPU_QUOTA = 4  # a project's GPU quota unless OVHcloud raised it
@@ -41,6 +41,26 @@ def replicas(spec: dict[str, Any]) -> int:
     if "fixed" in strategy:
         return int(strategy["fixed"]["replicas"])
     return max(int(strategy["automatic"]["replicasMin"]), 1)
+
+
+def current_replicas(record: Record) -> int:
+    """The replicas an app runs now: the autoscaler's count for a custom-metric app."""
+    state = record.get("autoscaler")
+    if state is not None and autoscaler.custom_metrics(record["spec"]) is not None:
+        return int(state["replicas"])
+    return replicas(record["spec"])
+
+
+def autoscale(rules: Rules, app: Record, metrics_text: str, now: float) -> None:
+    """Sample a custom-metric app's metric (see autoscaler.py); a new count rolls the app."""
+    if not lifecycle.is_serving(app["schedule"], now):
+        return
+    before = current_replicas(app)
+    scale = rules.timings.rescaling / REALISTIC.rescaling  # fast timings shrink the windows too
+    after = autoscaler.decide(app, metrics_text, now, scale)
+    if after is not None and after != before:
+        app["schedule"] = lifecycle.apply(app["schedule"], now, lifecycle.rescale_plan(
+            now, rules.timings, app["spec"]["image"]))
 
 
 def gpus_held(spec: dict[str, Any]) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import lifecycle
 from .auth import Principal
-from .backend import Page, replicas
+from .backend import Page, current_replicas
 from .store import Record
 
 VOLUME_KEYS = ("id", "createdAt", "updatedAt", "cache", "dataStore", "privateSwift", "publicGit",
@@ -16,7 +16,7 @@ TENANT = "emulator-project"
 
 def app(record: Record, base_url: str, now: float) -> dict[str, Any]:
     app_id = record["id"]
-    status = lifecycle.render_status(record["schedule"], now, replicas(record["spec"]))
+    status = lifecycle.render_status(record["schedule"], now, current_replicas(record))
     status.update(
         url=f"{base_url}/app/{app_id}",
         infoUrl=f"{base_url}/_emulator/ui/app/{app_id}",

@@ -143,6 +143,12 @@ async def models(request: Request, app: App) -> Response:
     return JSONResponse({"object": "list", "data": data})
 
 
+def metrics_text(request: Request, record: dict[str, Any]) -> str:
+    """What `/metrics` of an app answers now (the autoscaler reads it as the platform would)."""
+    serving = serving_of(record["spec"])
+    return render(_metrics_of(request, record["id"]), serving.release, serving.served, serving.kv_tokens)
+
+
 async def metrics(request: Request, app: App) -> Response:
     text = render(app.metrics, app.serving.release, app.serving.served, app.serving.kv_tokens)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from components import autoscaling
 from components.platform import (
     DEPLOYMENT_LABEL,
     MAX_GPUS_PER_APP,
@@ -46,9 +47,12 @@ KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")
 GPU_MEMORY_UTILIZATION = (0.5, 0.98)
 REPLICAS = (1, MAX_REPLICAS)
 MIN_REPLICAS = (0, MAX_REPLICAS)
-SCALING_METRICS = ("CPU", "RAM")
+SCALING_METRICS = autoscaling.METRICS
+SCALING_AGGREGATIONS = autoscaling.AGGREGATIONS
 SCALING_TARGET = (1, 100)
 COOLDOWN_SECONDS = (0, MAX_WINDOW_SECONDS)
+# -1: the environment's window (0 is a window of its own: react at once).
+SCALING_WINDOW_SECONDS = (-1, MAX_WINDOW_SECONDS)
 READINESS_SECONDS = (60, 14400)
 TOKEN_ROLES = ("read", "operator")
 
@@ -206,14 +210,42 @@ class StackConfig(BaseModel):
     scalingMetric: str = Field(
         "CPU",
         json_schema_extra=_key(
-            "CPU", f"Autoscaling metric: {_or(SCALING_METRICS)}.", choices=SCALING_METRICS
+            "REQUESTS_WAITING",
+            f"Autoscaling metric: {_or(SCALING_METRICS)} (the last three are vLLM's own "
+            "metrics, read from the app's /metrics).",
+            choices=SCALING_METRICS,
         ),
     )
     scalingTarget: int = Field(
         75,
         json_schema_extra=_key(
-            "75", f"Autoscaling average usage target in percent, {_span(SCALING_TARGET)}.",
+            "75",
+            f"Autoscaling target, {_span(SCALING_TARGET)}: percent for CPU, RAM and KV_CACHE_USAGE, "
+            "requests per replica for REQUESTS_WAITING and REQUESTS_RUNNING.",
             bounds=SCALING_TARGET,
+        ),
+    )
+    scalingAggregation: str = Field(
+        "AVERAGE",
+        json_schema_extra=_key(
+            "MAX", f"How a vLLM metric is aggregated across replicas: {_or(SCALING_AGGREGATIONS)}.",
+            choices=SCALING_AGGREGATIONS,
+        ),
+    )
+    scaleUpWindowSeconds: int = Field(
+        -1,
+        json_schema_extra=_key(
+            "0", f"Autoscaling scale-up stabilization window, {_span((0, MAX_WINDOW_SECONDS))} s; "
+            "-1: the environment's (0).",
+            bounds=SCALING_WINDOW_SECONDS,
+        ),
+    )
+    scaleDownWindowSeconds: int = Field(
+        -1,
+        json_schema_extra=_key(
+            "600", f"Autoscaling scale-down stabilization window, {_span((0, MAX_WINDOW_SECONDS))} s; "
+            "-1: the environment's (60 dev, 300 staging, 600 prod).",
+            bounds=SCALING_WINDOW_SECONDS,
         ),
     )
     cooldownSeconds: int = Field(

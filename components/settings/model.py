@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from components import catalog, sizing, vllm
+from components import autoscaling, catalog, sizing, vllm
 from components.settings.environments import Environment
 from components.settings.keys import DEPLOYMENT_LABEL
 
@@ -56,6 +56,9 @@ class ScalingSettings:
     metric: str = "CPU"
     target: int = 75
     cooldown_seconds: int = 300
+    aggregation: str = "AVERAGE"
+    scale_up_window_seconds: int = 0
+    scale_down_window_seconds: int = 300
 
     @property
     def automatic(self) -> bool:
@@ -70,17 +73,23 @@ class ScalingSettings:
         assert self.replicas is not None
         return self.replicas, self.replicas
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, metrics_port: int = 8000) -> dict[str, Any]:
+        """The API's scalingStrategy; a vLLM metric is read from `metrics_port` of each replica."""
         if not self.automatic:
             return {"fixed": {"replicas": self.replicas}}
+        assert self.min_replicas is not None and self.max_replicas is not None
         return {
-            "automatic": {
-                "replicasMin": self.min_replicas,
-                "replicasMax": self.max_replicas,
-                "resourceType": self.metric,
-                "averageUsageTarget": self.target,
-                "cooldownPeriodSeconds": self.cooldown_seconds,
-            }
+            "automatic": autoscaling.automatic_strategy(
+                min_replicas=self.min_replicas,
+                max_replicas=self.max_replicas,
+                metric=self.metric,
+                target=self.target,
+                aggregation=self.aggregation,
+                cooldown_seconds=self.cooldown_seconds,
+                scale_up_window_seconds=self.scale_up_window_seconds,
+                scale_down_window_seconds=self.scale_down_window_seconds,
+                metrics_port=metrics_port,
+            )
         }
 
 

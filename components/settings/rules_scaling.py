@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import sizing
+from components import autoscaling, sizing
 from components.settings.environments import EnvironmentDefaults
 from components.settings.keys import StackConfig, bounds, choices
 from components.settings.model import ScalingSettings
@@ -51,18 +51,48 @@ def scaling(cfg: StackConfig, defaults: EnvironmentDefaults, p: Findings) -> Sca
         ok = False
     if not _within(p, "cooldownSeconds", cfg.cooldownSeconds, fix="300", unit=" seconds"):
         ok = False
-    if not ok:
+    aggregation = cfg.scalingAggregation.strip().upper()
+    if aggregation not in choices("scalingAggregation"):
+        allowed = " or ".join(choices("scalingAggregation"))
+        p.add("scalingAggregation", f"must be {allowed} (got {cfg.scalingAggregation!r})", value="AVERAGE")
+        ok = False
+    up = _window(p, "scaleUpWindowSeconds", cfg.scaleUpWindowSeconds, defaults.scale_up_window_seconds)
+    down = _window(p, "scaleDownWindowSeconds", cfg.scaleDownWindowSeconds,
+                   defaults.scale_down_window_seconds)
+    if not ok or up is None or down is None:
         return None
     if cfg.minReplicas == 0:
         p.warn("minReplicas 0: the app scales to zero; the first request after "
                "idle waits for the model to load again")
+        if metric in autoscaling.VLLM_METRICS:
+            p.warn(f"minReplicas 0 with scalingMetric {metric}: at zero replicas no replica serves "
+                   "/metrics, and scaling from zero on a custom metric is not yet proven on AI Deploy")
+    elif metric in autoscaling.RESOURCE_METRICS:
+        p.warn(f"scalingMetric {metric}: a GPU-bound vLLM server barely moves {metric}; "
+               f"{p.set_cmd('scalingMetric', 'REQUESTS_WAITING')} scales on vLLM's own queue")
     return ScalingSettings(
         min_replicas=cfg.minReplicas,
         max_replicas=cfg.maxReplicas,
         metric=metric,
         target=cfg.scalingTarget,
         cooldown_seconds=cfg.cooldownSeconds,
+        aggregation=aggregation,
+        scale_up_window_seconds=up,
+        scale_down_window_seconds=down,
     )
+
+
+def _window(p: Findings, key: str, got: int, default: int) -> int | None:
+    """A stabilization window: -1 takes the environment's default."""
+    if got == -1:
+        return default
+    low, high = bounds(key)
+    if not 0 <= got <= high:
+        p.add(key, f"must be 0..{high:g} seconds, or -1 for the environment's (got {got})",
+              value=str(default))
+        return None
+    del low
+    return got
 
 
 def quota(cfg: StackConfig, plan: sizing.Plan, scaling: ScalingSettings, p: Findings) -> None:
