@@ -55,7 +55,9 @@ def check_volume(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[st
     if len(given) > 1:
         failures.append(("spec", f"one source at most, not {', '.join(given)}"))
     try:
-        inputs["spec"] = UserVolumeSpec.from_input(spec).to_wire()
+        # The name is this resource's own (the official UserVolume has none): not sent to the API.
+        wire = UserVolumeSpec.from_input({k: v for k, v in spec.items() if k != "name"}).to_wire()
+        inputs["spec"] = {**({"name": spec["name"]} if "name" in spec else {}), **wire}
     except ValidationError as error:
         failures += [(".".join(["spec", *(str(p) for p in e["loc"])]), e["msg"]) for e in error.errors()]
     return inputs, failures
@@ -64,17 +66,15 @@ def check_volume(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[st
 def volume_outputs(inputs: Mapping[str, Any], volume: UserVolume) -> dict[str, Any]:
     outs = {k: v for k, v in inputs.items() if k != PROVIDER_KEY}
     outs["volumeId"] = volume.id
-    if volume.status is not None and volume.status.state is not None:
-        outs["state"] = volume.status.state
     return outs
 
 
 def matches(volume: UserVolume, spec: Mapping[str, Any]) -> bool:
-    """A volume that a create may adopt: same name, same source (what the API answers of them)."""
-    if volume.spec is None or volume.spec.name != spec.get("name"):
-        return False
-    theirs = volume.spec.to_wire()
-    return all(same(theirs.get(key), spec.get(key)) for key in SOURCES)
+    """A volume that a create may adopt: the same source (the official `UserVolume` is flat and
+    carries no name, so the source, a standalone disk's name included, is what identifies it)."""
+    theirs = volume.to_wire()
+    return any(key in spec for key in SOURCES) and all(
+        same(theirs.get(key), spec.get(key)) for key in SOURCES)
 
 
 class AiVolumeProvider(ApiProvider):
@@ -104,7 +104,7 @@ class AiVolumeProvider(ApiProvider):
                     volume = kept[0]
                     log(name, f"volume {volume.id} (kept by an earlier delete) adopted")
                 else:
-                    volume = client.create_volume(spec)
+                    volume = client.create_volume({k: v for k, v in spec.items() if k != "name"})
                     log(name, f"volume {volume.id} created")
         except ApiError as error:
             raise self._fail(name, error, creds) from None
@@ -120,11 +120,7 @@ class AiVolumeProvider(ApiProvider):
             return ReadResult("", {})
         except ApiError as error:
             raise self._fail(name, error, creds) from None
-        outs = volume_outputs(props, volume)
-        if volume.spec is not None:
-            live = volume.spec.to_wire()
-            outs["spec"] = {k: v for k, v in live.items() if k in props.get("spec", live) or k == "name"}
-        return ReadResult(id_, outs)
+        return ReadResult(id_, volume_outputs(props, volume))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only retainOnDelete changes in place (spec replaces): nothing to tell the API.
