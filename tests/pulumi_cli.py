@@ -87,7 +87,11 @@ def copy_project(source: Path, dest: Path, files: Iterable[str], state: Path, cl
     repository's stack files) and link the repository's .venv where Pulumi.yaml expects it."""
     dest.mkdir(parents=True)
     for name in files:
-        shutil.copy(source / name, dest / name)
+        text = (source / name).read_text(encoding="utf-8")
+        # A stack file's encryptionsalt belongs to the passphrase of whoever ran it (local_deploy
+        # writes one): the copy gets its own from this test's passphrase.
+        kept = [line for line in text.splitlines(keepends=True) if not line.startswith("encryptionsalt:")]
+        (dest / name).write_text("".join(kept), encoding="utf-8")
     state.mkdir(exist_ok=True)
     return PulumiProject(
         dest,
