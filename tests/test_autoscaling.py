@@ -104,7 +104,12 @@ def test_a_load_adds_replicas_and_the_window_removes_them(emulator: RunningEmula
 
                     await asyncio.gather(*(one() for _ in range(6)), watch())
 
-            asyncio.run(load())
+            # A loop of its own: asyncio.run would unset the current loop that Pulumi's mocks use.
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(load())
+            finally:
+                loop.close()
             assert max(seen) == 3, seen  # 6 requests running / 2 per replica
             deadline = time.monotonic() + 30
             while (api.get_app(app.id).status.available_replicas or 0) != 1:
