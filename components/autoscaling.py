@@ -57,12 +57,13 @@ def automatic_strategy(
         "replicasMin": min_replicas,
         "replicasMax": max_replicas,
         "cooldownPeriodSeconds": cooldown_seconds,
-        "scaleUpStabilizationWindowSeconds": scale_up_window_seconds,
-        "scaleDownStabilizationWindowSeconds": scale_down_window_seconds,
     }
     if metric in RESOURCE_METRICS:
+        # As before the vLLM metrics: CPU/RAM stacks keep the platform's own windows.
         body.update(resourceType=metric, averageUsageTarget=target)
         return body
+    body["scaleUpStabilizationWindowSeconds"] = scale_up_window_seconds
+    body["scaleDownStabilizationWindowSeconds"] = scale_down_window_seconds
     gauge, unit = VLLM_METRICS[metric]
     body["customMetrics"] = {
         "apiUrl": metrics_url(metrics_port),
