@@ -124,8 +124,8 @@ def run(args: argparse.Namespace, generator: LoadGenerator | None = None) -> dic
     if args.managed_price is not None and args.managed_price < 0:
         raise BenchError(f"--managed-price {args.managed_price}: must be >= 0", 2)
     target = resolve_target(args)
+    names = preflight.check(target)  # the endpoint's own faults first, whatever the set-up
     python = bench_python(args.bench_python)
-    names = preflight.check(target)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = args.tokenizer
