@@ -1,7 +1,8 @@
 """Per-app serving counters, rendered as vLLM's `/metrics` (Prometheus text) for the release.
 
 The stand-in records what it actually served: requests running and waiting (standin_queue.py),
-tokens in and out, time to first token and the gaps between streamed tokens. Label set as vLLM's V1 loggers: model_name, engine.
+tokens in and out, time to first token and the gaps between streamed tokens. Label set as vLLM's
+V1 loggers: model_name, engine.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,10 +93,8 @@ class RequestQueue:
         try:
             async with changed:
                 while not (self._waiters[0] is ticket and self.running < capacity()):
-                    try:
+                    with suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), RECHECK_SECONDS)
-                    except TimeoutError:
-                        pass
                 self._waiters.popleft()
                 self.running += 1
                 changed.notify_all()  # the next in line may fit too

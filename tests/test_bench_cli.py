@@ -82,7 +82,8 @@ def test_a_run_writes_the_report_and_the_plot(served: dict[str, str], tmp_path: 
     # --max-num-seqs 2: at concurrency 4 half the requests wait for a slot before their first token.
     assert four["timeToFirstTokenMs"]["p90"] > 5 * one["timeToFirstTokenMs"]["p90"]
     assert four["outputTokensPerSecond"] > 1.5 * one["outputTokensPerSecond"]
-    assert report["pricing"]["hourlyCost"] == {"amount": 1.8, "currency": "EUR", "source": "--hourly-cost flag"}
+    hourly = {"amount": 1.8, "currency": "EUR", "source": "--hourly-cost flag"}
+    assert report["pricing"]["hourlyCost"] == hourly
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "cost/M out EUR" in done.stdout
     # The token is nowhere: not in the output, the report, AIPerf's logs and exports.

@@ -121,7 +121,8 @@ def test_the_aiperf_command_carries_no_token(tmp_path: Path) -> None:
     assert args[args.index("--request-count") + 1] == "32"  # 8 per slot, at least 16
     assert "ignore_eos:true" in args and "--use-server-token-count" in args
     assert "secret-token-value" not in repr(target)
-    assert aiperf.failure_cause("x\n│ Reason: Failed to load tokenizer 'y' │\nz") == "Reason: Failed to load tokenizer 'y'"
+    log = "x\n│ Reason: Failed to load tokenizer 'y' │\nz"
+    assert aiperf.failure_cause(log) == "Reason: Failed to load tokenizer 'y'"
 
 
 def test_stack_outputs_give_the_target() -> None:
@@ -131,7 +132,7 @@ def test_stack_outputs_give_the_target() -> None:
     assert (target.model, target.hourly_cost, target.currency) == ("llama", 1.93, "EUR")
     assert target.cost_source and "llama-8b-dev" in target.cost_source and not target.is_standin
     assert target.server_root == "https://a.app.gra.ai.cloud.ovh.net"
-    with pytest.raises(BenchError, match="no output openaiBaseUrl.*pulumi up --stack s"):
+    with pytest.raises(BenchError, match=r"no output openaiBaseUrl.*pulumi up --stack s"):
         target_from_outputs({"model": "x"}, "s")
     with pytest.raises(BenchError, match="does not end in /v1"):
         check_base_url("https://a.example/app")

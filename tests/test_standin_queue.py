@@ -66,7 +66,8 @@ def test_first_come_first_served_and_a_cancelled_waiter_leaves_the_line() -> Non
 def spec(max_seqs: int, automatic: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": "queued", "image": "vllm/vllm-openai:v0.10.1.1",
-        "command": ["vllm", "serve", "org/model", "--served-model-name", "m", "--max-num-seqs", str(max_seqs)],
+        "command": ["vllm", "serve", "org/model", "--served-model-name", "m",
+                    "--max-num-seqs", str(max_seqs)],
         "resources": {"flavor": "l4-1-gpu", "gpu": 1}, "defaultHttpPort": 8000, "unsecureHttp": True,
     }
     if automatic is not None:

@@ -48,7 +48,8 @@ class Workload:
 class LoadGenerator(Protocol):
     """What the benchmark needs of a load generator (AIPerf here; another one plugs in here)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def version(self) -> str: ...
 

@@ -37,17 +37,21 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m components.bench", description=__doc__.split("\n\n")[0])
     where = p.add_argument_group("target (either --stack, or --url and --model)")
-    where.add_argument("--stack", help="a stack whose outputs give openaiBaseUrl, model, token, estimatedHourlyCost")
-    where.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project of --stack (default: .)")
+    where.add_argument("--stack",
+                       help="a stack whose outputs give openaiBaseUrl, model, token, estimatedHourlyCost")
+    where.add_argument("--cwd", type=Path, default=Path.cwd(),
+                       help="the Pulumi project of --stack (default: .)")
     where.add_argument("--url", help="the OpenAI base URL, ending in /v1")
     where.add_argument("--model", help="the served model name")
     where.add_argument("--token-env", metavar="VAR", help="the environment variable that holds the token")
-    p.add_argument("--out", type=Path, required=True, help="directory for report.json, report.png and raw runs")
+    p.add_argument("--out", type=Path, required=True,
+                   help="directory for report.json, report.png and the raw runs")
     load = p.add_argument_group("load")
     load.add_argument("--concurrency", default=",".join(map(str, DEFAULT_LEVELS)),
                       help="comma-separated concurrency levels (default: 1,4,16)")
     load.add_argument("--input-tokens", type=int, default=512, help="prompt tokens per request (default 512)")
-    load.add_argument("--output-tokens", type=int, default=128, help="output tokens per request (default 128)")
+    load.add_argument("--output-tokens", type=int, default=128,
+                      help="output tokens per request (default 128)")
     load.add_argument("--requests", type=int, help="requests per level (default: max(16, 8 x concurrency))")
     load.add_argument("--request-timeout", type=float, default=600.0, help="seconds per request")
     load.add_argument("--tokenizer", type=Path,
@@ -56,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     cost.add_argument("--hourly-cost", type=float, help="hourly cost of the endpoint (overrides the stack's)")
     cost.add_argument("--currency", help="currency of the costs (default: the stack's, else EUR)")
     cost.add_argument("--managed-price", type=float,
-                      help="a managed per-token price, per million output tokens (e.g. OVHcloud AI Endpoints)")
+                      help="a managed price per million output tokens (e.g. OVHcloud AI Endpoints)")
     cost.add_argument("--managed-price-source", default="--managed-price flag",
                       help="where the managed price comes from (a price page and its date)")
     p.add_argument("--synthetic", action="store_true",
@@ -70,7 +74,7 @@ def _levels(text: str) -> list[int]:
     try:
         levels = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise BenchError(f"--concurrency {text!r}: give comma-separated whole numbers, e.g. 1,4,16", 2) from None
+        raise BenchError(f"--concurrency {text!r}: give whole numbers, comma-separated: 1,4,16", 2) from None
     if not levels or any(level < 1 for level in levels):
         raise BenchError(f"--concurrency {text!r}: each level must be >= 1", 2)
     return sorted(set(levels))
@@ -117,7 +121,7 @@ def _run_module(python: str, module: str, *args: str) -> str:
     return done.stdout.strip()
 
 
-def run(args: argparse.Namespace, generator: LoadGenerator | None = None) -> dict[str, object]:
+def run(args: argparse.Namespace, load_generator: LoadGenerator | None = None) -> dict[str, object]:
     levels = _levels(args.concurrency)
     if args.input_tokens < 1 or args.output_tokens < 1:
         raise BenchError("--input-tokens and --output-tokens must be >= 1", 2)
@@ -135,7 +139,7 @@ def run(args: argparse.Namespace, generator: LoadGenerator | None = None) -> dic
         raise BenchError(f"--tokenizer {tokenizer}: not a Hugging Face tokenizer directory", 2)
     workload = Workload(args.input_tokens, args.output_tokens, args.requests, args.request_timeout,
                         tokenizer=tokenizer)
-    generator = generator or Aiperf(python, REPO_ROOT)
+    generator: LoadGenerator = load_generator or Aiperf(python, REPO_ROOT)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     results: list[LevelResult] = []
     for level in levels:
@@ -148,7 +152,8 @@ def run(args: argparse.Namespace, generator: LoadGenerator | None = None) -> dic
                if args.managed_price is not None else None)
     report = build_report(
         results,
-        target={"baseUrl": target.base_url, "model": target.model, "stack": args.stack, "servedModels": names},
+        target={"baseUrl": target.base_url, "model": target.model, "stack": args.stack,
+                "servedModels": names},
         workload={"inputTokens": workload.input_tokens, "outputTokens": workload.output_tokens,
                   "requestsPerLevel": {str(c): workload.requests_for(c) for c in levels},
                   "streaming": True, "ignoreEos": True, "tokenizer": str(tokenizer)},

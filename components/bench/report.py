@@ -218,7 +218,8 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     managed = pricing.get("managedPerMillionOutputTokens")
     if managed:
         lines.append(
-            f"managed: {managed['amount']} {managed['currency']} per million output tokens ({managed['source']})"
+            f"managed: {managed['amount']} {managed['currency']} per million output tokens "
+            f"({managed['source']})"
         )
     lines.extend(report.get("notes") or [])
     return lines
