@@ -35,8 +35,8 @@ def pack() -> Iterator[ModuleType]:
 def test_unknown_policy_names_and_settings_are_named(pack: ModuleType) -> None:
     assert pack.config_problems(json.loads((REPO / "policy" / "config.example.json").read_text()),
                                 pack.POLICIES) == []
-    assert pack.config_problems({"all": "advisory", "allowed-flavors": {"enforcementLevel": "advisory",
-                                                                        "allowed": ["x"]}}, pack.POLICIES) == []
+    levels = {"all": "advisory", "allowed-flavors": {"enforcementLevel": "advisory", "allowed": ["x"]}}
+    assert pack.config_problems(levels, pack.POLICIES) == []
     problems = pack.config_problems(
         {"hourly-cost-budgte": {"defaultBudget": 5}, "hourly-cost-budget": {"defaultBudgett": 5}},
         pack.POLICIES)
