@@ -269,12 +269,14 @@ async def _complete(request: Request, app: App, *, chat: bool) -> Response:
 def _capacity(request: Request, app_id: str) -> Callable[[], int]:
     """Requests the app runs at once now: --max-num-seqs per replica (standin_queue.py)."""
     store = ctx(request).store
+    record = store.apps.get(app_id)
+    per_replica = max_num_seqs_of(record["spec"]) if record else 1  # the command, read once
 
-    def capacity() -> int:
-        record = store.apps.get(app_id)
-        if record is None:  # deleted while waiting: let the request end
+    def capacity() -> int:  # re-read while waiting: the autoscaler may add replicas meanwhile
+        current = store.apps.get(app_id)
+        if current is None:  # deleted while waiting: let the request end
             return 1 << 30
-        return max_num_seqs_of(record["spec"]) * max(1, backend.current_replicas(record))
+        return per_replica * max(1, backend.current_replicas(current))
 
     return capacity
 
