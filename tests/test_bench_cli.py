@@ -34,7 +34,7 @@ def served(emulator: RunningEmulator) -> Iterator[dict[str, str]]:
     spec = {
         "name": "bench-target", "image": "vllm/vllm-openai:v0.10.1.1",
         "command": ["vllm", "serve", "org/model", "--served-model-name", "m", "--max-num-seqs", "2"],
-        "resources": {"flavor": "l4-1-gpu", "gpu": 1}, "defaultHttpPort": 8000,
+        "resources": {"flavor": "ai1-1-cpu", "cpu": 1}, "defaultHttpPort": 8000,
         "labels": {"bench-test": "yes"},
     }
     with OvhAiClient(emulator.base_url, emulator.admin_token) as api:
@@ -46,6 +46,7 @@ def served(emulator: RunningEmulator) -> Iterator[dict[str, str]]:
             yield {"url": f"{url}/v1", "token": str(token.value)}
         finally:
             api.delete_app(app.id, force=True)
+            api.wait_for_app_gone(app.id, timeout=60)  # frees its quota for the next test
             api.delete_token(token.id)
 
 

@@ -33,7 +33,7 @@ pulumi.export("estimatedHourlyCost", {"amount": 2.5, "perReplica": 2.5, "replica
 def app_url(emulator: RunningEmulator) -> Iterator[tuple[str, str]]:
     spec = {"name": "bench-stack", "image": "vllm/vllm-openai:v0.10.1.1",
             "command": ["vllm", "serve", "org/model", "--served-model-name", "m"],
-            "resources": {"flavor": "l4-1-gpu", "gpu": 1}, "defaultHttpPort": 8000,
+            "resources": {"flavor": "ai1-1-cpu", "cpu": 1}, "defaultHttpPort": 8000,
             "labels": {"bench-stack": "yes"}}
     with OvhAiClient(emulator.base_url, emulator.admin_token) as api:
         app = api.create_app(spec)
@@ -43,6 +43,7 @@ def app_url(emulator: RunningEmulator) -> Iterator[tuple[str, str]]:
             yield f"{api.get_app(app.id).status.url}/v1", str(token.value)
         finally:
             api.delete_app(app.id, force=True)
+            api.wait_for_app_gone(app.id, timeout=60)  # frees its quota for the next test
             api.delete_token(token.id)
 
 

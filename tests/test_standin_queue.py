@@ -68,7 +68,7 @@ def spec(max_seqs: int, automatic: dict[str, Any] | None = None) -> dict[str, An
         "name": "queued", "image": "vllm/vllm-openai:v0.10.1.1",
         "command": ["vllm", "serve", "org/model", "--served-model-name", "m",
                     "--max-num-seqs", str(max_seqs)],
-        "resources": {"flavor": "l4-1-gpu", "gpu": 1}, "defaultHttpPort": 8000, "unsecureHttp": True,
+        "resources": {"flavor": "ai1-1-cpu", "cpu": 1}, "defaultHttpPort": 8000, "unsecureHttp": True,
     }
     if automatic is not None:
         body["scalingStrategy"] = {"automatic": automatic}
@@ -132,6 +132,7 @@ def test_max_num_seqs_caps_running_and_the_rest_wait(emulator: RunningEmulator) 
             assert (running, waiting) == (0.0, 0.0)
         finally:
             api.delete_app(app.id, force=True)
+            api.wait_for_app_gone(app.id, timeout=60)  # frees its quota for the next test
 
 
 def test_the_autoscaler_on_requests_waiting_adds_replicas_that_drain_the_queue(
@@ -172,3 +173,4 @@ def test_the_autoscaler_on_requests_waiting_adds_replicas_that_drain_the_queue(
                 time.sleep(0.3)
         finally:
             api.delete_app(app.id, force=True)
+            api.wait_for_app_gone(app.id, timeout=60)  # frees its quota for the next test
