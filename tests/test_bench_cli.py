@@ -134,3 +134,5 @@ def test_flags_that_cannot_work(tmp_path: Path) -> None:
     _one_line_error(bench("--url", "http://127.0.0.1:9/v1", "--model", "m", "--out", str(tmp_path),
                           "--concurrency", "1,x"), "--concurrency")
     _one_line_error(bench("--model", "m"), "--out")
+    _one_line_error(bench("--url", "http://127.0.0.1:9/v1", "--model", "m", "--out", str(tmp_path),
+                          "--concurrency", "1,8", "--requests", "4"), "--requests 4")

@@ -125,6 +125,8 @@ def run(args: argparse.Namespace, load_generator: LoadGenerator | None = None) -
     levels = _levels(args.concurrency)
     if args.input_tokens < 1 or args.output_tokens < 1:
         raise BenchError("--input-tokens and --output-tokens must be >= 1", 2)
+    if args.requests is not None and args.requests < max(levels):
+        raise BenchError(f"--requests {args.requests}: give at least the top concurrency ({max(levels)})", 2)
     if args.managed_price is not None and args.managed_price < 0:
         raise BenchError(f"--managed-price {args.managed_price}: must be >= 0", 2)
     target = resolve_target(args)
@@ -175,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: error: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # e.g. --out not writable, a binary that cannot start
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 1
     for line in summary_lines(report):
         print(line)
     print(f"bench: wrote {args.out / 'report.json'} and {args.out / 'report.png'}")
