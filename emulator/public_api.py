@@ -124,6 +124,8 @@ async def ai(request: Request) -> Response:
         if matched:
             path = target.format(rest=rest, tail=matched.groupdict().get("tail") or "")
             status, answer = await _forward(request, context, path, body, request.method)
+            if rest.endswith("/log") and status == 200:
+                return _logs(answer)
             return _translate(status, answer, bool(_LISTS.match(rest)) and request.method == "GET")
     return _error(404, f"Got an invalid (or empty) URL: {request.url.path}")
 
@@ -162,6 +164,13 @@ async def _forward(
 
     await request.scope["app"](scope, receive, send)
     return status, b"".join(chunks)
+
+
+def _logs(raw: bytes) -> Response:
+    """The regional door's plain-text log as this door's `cloud.project.ai.Logs`."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lines = [{"content": line, "timestamp": now} for line in raw.decode("utf-8", "replace").splitlines()]
+    return JSONResponse({"logs": lines, "lastActivity": now}, headers=_query_id())
 
 
 def _translate(status: int, raw: bytes, is_list: bool) -> Response:
