@@ -18,6 +18,7 @@ from pulumi.runtime import config as runtime_config
 from components.settings import Settings, load_settings
 
 PROVIDER_NAMESPACE = "ovhai"
+OVH_NAMESPACE = "ovh"  # pulumi-ovh's credentials: the public API door
 
 
 def _all_config() -> dict[str, Any]:
@@ -34,15 +35,16 @@ def _secret_keys() -> set[str]:
 
 
 def read_stack_config(namespace: str) -> tuple[dict[str, Any], set[str], dict[str, Any]]:
-    """(the namespace's keys -> raw values, which of those keys are secret, the `ovhai:*` keys)."""
+    """(the namespace's keys -> raw values, which of those keys are secret, the `ovhai:*` and
+    `ovh:*` keys)."""
     values = _all_config()
     secret = _secret_keys()
     prefix = f"{namespace}:"
     raw = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
     secret_short = {k[len(prefix):] for k in secret if k.startswith(prefix)}
-    secret_short.update(f"{PROVIDER_NAMESPACE}:{k.split(':', 1)[1]}" for k in secret
-                        if k.startswith(f"{PROVIDER_NAMESPACE}:"))
-    provider = {k: v for k, v in values.items() if k.startswith(f"{PROVIDER_NAMESPACE}:")}
+    providers = (f"{PROVIDER_NAMESPACE}:", f"{OVH_NAMESPACE}:")
+    secret_short.update(k for k in secret if k.startswith(providers))
+    provider = {k: v for k, v in values.items() if k.startswith(providers)}
     return raw, secret_short, provider
 
 

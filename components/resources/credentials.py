@@ -83,14 +83,26 @@ class ConfigLike(Protocol):
     def get(self, key: str) -> Any: ...
 
 
+Issue = tuple[str, str, str]  # (config key, what is wrong, the command that fixes it)
+
+
 class MissingCredentials(RuntimeError):
-    """No usable door: the message names every missing or conflicting key and the command to fix it."""
+    """No usable door: the message names every missing or conflicting key and the command to fix it;
+    `issues` lists them one by one (the settings rules report each at preview)."""
+
+    def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
+        super().__init__(message)
+        self.issues = issues or []
 
 
 def set_command(key: str) -> str:
-    """`pulumi config set [--secret] <key> <example>` for a key."""
+    """`pulumi config set [--secret] <key> <example>` for a key, in backquotes."""
+    return f"`{plain_set_command(key)}`"
+
+
+def plain_set_command(key: str) -> str:
     secret = "--secret " if key in SECRET_KEYS else ""
-    return f"`pulumi config set {secret}{key} {EXAMPLE_OF[key]}`"
+    return f"pulumi config set {secret}{key} {EXAMPLE_OF[key]}"
 
 
 @dataclass(frozen=True)
@@ -178,10 +190,14 @@ def resolve(
     present = [k for k in door_keys if get(k)]
     public = [k for k in present if k in PUBLIC_KEYS]
     if TOKEN_KEY in present and public:
-        raise MissingCredentials(
+        reason = (
             f"both API doors are configured in the {source}: {TOKEN_KEY} (the regional API) and "
-            f"{', '.join(public)} (the OVHcloud public API); keep one: `pulumi config rm {TOKEN_KEY}` "
-            f"or `pulumi config rm {public[0]}` (and the other {public[0].split(':')[0]}:* credentials)"
+            f"{', '.join(public)} (the OVHcloud public API)"
+        )
+        raise MissingCredentials(
+            f"{reason}; keep one: `pulumi config rm {TOKEN_KEY}` "
+            f"or `pulumi config rm {public[0]}` (and the other ovh:* credentials)",
+            [(TOKEN_KEY, reason + "; keep one", f"pulumi config rm {TOKEN_KEY}")],
         )
     if public:
         return _public(get, source)
@@ -218,31 +234,39 @@ def _public(get: Getter, source: str) -> Credentials:
     signed = [k for k in SIGNATURE_KEYS if get(k)]
     oauth = [k for k in OAUTH2_KEYS if get(k)]
     if signed and oauth:
-        raise MissingCredentials(
+        reason = (
             f"the {source} holds both kinds of OVHcloud API credentials: {', '.join(signed)} "
-            f"(signed requests) and {', '.join(oauth)} (OAuth2); keep one kind, e.g. "
-            f"`pulumi config rm {oauth[0]}`"
+            f"(signed requests) and {', '.join(oauth)} (OAuth2); keep one kind"
+        )
+        raise MissingCredentials(
+            f"{reason}, e.g. `pulumi config rm {oauth[0]}`",
+            [(oauth[0], reason, f"pulumi config rm {oauth[0]}")],
         )
     wanted = SIGNATURE_KEYS if signed else OAUTH2_KEYS
-    problems = [f"{key}: {set_command(key)}" for key in wanted if not get(key)]
-    for key in (OVH_ENDPOINT_KEY, SERVICE_NAME_KEY, REGION_KEY):
-        if not get(key):
-            problems.append(f"{key}: {set_command(key)}")
+    issues: list[Issue] = [
+        (key, "is needed by the OVHcloud public API door", plain_set_command(key))
+        for key in (*wanted, OVH_ENDPOINT_KEY, SERVICE_NAME_KEY, REGION_KEY)
+        if not get(key)
+    ]
     if get(ENDPOINT_KEY):
-        problems.append(
-            f"{ENDPOINT_KEY} is the regional API's address, but the credentials are the OVHcloud "
-            f"public API's ({', '.join(signed or oauth)}): `pulumi config rm {ENDPOINT_KEY}` and set "
-            f"the public API with {set_command(OVH_ENDPOINT_KEY)}"
-        )
+        issues.append((
+            ENDPOINT_KEY,
+            f"is the regional API's address, but the credentials are the OVHcloud public API's "
+            f"({', '.join(signed or oauth)}): remove it and set the public API with "
+            f"{set_command(OVH_ENDPOINT_KEY)}",
+            f"pulumi config rm {ENDPOINT_KEY}",
+        ))  # fmt: skip
     endpoint = get(OVH_ENDPOINT_KEY)
     if endpoint:
         try:
             _check_endpoint(endpoint, oauth2=bool(oauth))
         except ValueError as error:
-            problems.append(f"{OVH_ENDPOINT_KEY}: {error}: {set_command(OVH_ENDPOINT_KEY)}")
-    if problems:
+            issues.append((OVH_ENDPOINT_KEY, str(error), plain_set_command(OVH_ENDPOINT_KEY)))
+    if issues:
         raise MissingCredentials(
-            "the OVHcloud public API credentials are incomplete; set " + "; and ".join(problems)
+            "the OVHcloud public API credentials are incomplete; set "
+            + "; and ".join(f"{key} ({reason}): `{fix}`" for key, reason, fix in issues),
+            issues,
         )
     def need(key: str) -> str:
         value = get(key)

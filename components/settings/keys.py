@@ -320,6 +320,14 @@ class StackConfig(BaseModel):
             secret=True,
         ),
     )
+    serviceName: str = Field(
+        "",
+        json_schema_extra=_key(
+            "<public cloud project id>",
+            "The Public Cloud project (its id) of the OVHcloud public API door, used with the ovh:* "
+            "credentials (pulumi-ovh's); empty: the regional door with ovhai:token.",
+        ),
+    )
     gpuQuota: int = Field(4, json_schema_extra=_key("8", "The project's GPU quota (default 4)."))
     prices: list[str] = Field(
         default_factory=list,

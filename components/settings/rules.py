@@ -53,7 +53,9 @@ def resolve(
     readiness = lifecycle.readiness(cfg, defaults, model, p)
     keep_failed = lifecycle.keep_failed(cfg, defaults, p)
     access.unsecure(cfg, env, defaults, p)
-    access.provider_credentials(provider_config, secret_keys, env, p)
+    access.provider_credentials(
+        provider_config, secret_keys, env, p, service_name=cfg.serviceName, environ=environ
+    )
     vllm_args = gpu.vllm_args(cfg, p)
     gpu.release_args(cfg, p, release)
     hf_token = access.hf_token(cfg, model, secret_keys, environ, p)
