@@ -49,6 +49,13 @@ OAUTH2_SCOPE = "all"
 REFRESH_MARGIN_SECONDS = 60.0
 
 
+# Process-wide, as one python-ovh Client keeps them for its life: the provider opens a client per
+# operation, and neither the server's clock nor a valid token changes between operations.
+_DELTAS: dict[str, int] = {}  # /auth/time URL -> server time - local time
+_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}  # (URL, id, sha256(secret)) -> token
+_CACHE_LOCK = threading.Lock()
+
+
 class OvhAuthError(RuntimeError):
     """The time or the OAuth2 token could not be obtained; the message says from where and why."""
 
@@ -105,7 +112,7 @@ class OvhSignatureAuth(httpx.Auth):
         self._ak, self._as, self._ck = application_key, application_secret, consumer_key
         self._time_url = base_url.rstrip("/") + "/auth/time"
         self._clock = clock
-        self._delta: int | None = None
+        self._delta: int | None = _DELTAS.get(self._time_url) if clock is time.time else None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -125,6 +132,9 @@ class OvhSignatureAuth(httpx.Auth):
                 raise OvhAuthError(f"GET {self._time_url}: not a time: {answer.text[:100]!r}") from None
             with self._lock:
                 self._delta = server_time - int(self._clock())
+            if self._clock is time.time:
+                with _CACHE_LOCK:
+                    _DELTAS[self._time_url] = self._delta
         timestamp = str(int(self._clock()) + self._delta)
         body = request.content.decode("utf-8") if request.content else ""
         request.headers["X-Ovh-Application"] = self._ak
@@ -153,8 +163,11 @@ class OvhOAuth2Auth(httpx.Auth):
         self._id, self._secret, self._url = client_id, client_secret, token_url
         self._clock = clock
         self._margin = refresh_margin
-        self._token: str | None = None
-        self._expires_at = 0.0
+        self._key = (token_url, client_id, hashlib.sha256(client_secret.encode()).hexdigest())
+        self._shared = clock is time.monotonic
+        cached = _TOKENS.get(self._key) if self._shared else None
+        self._token: str | None = cached[0] if cached else None
+        self._expires_at = cached[1] if cached else 0.0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -185,6 +198,9 @@ class OvhOAuth2Auth(httpx.Auth):
             raise OvhAuthError(f"OAuth2 token from {self._url}: no access_token in the answer") from None
         with self._lock:
             self._token, self._expires_at = token, self._clock() + lifetime
+        if self._shared:
+            with _CACHE_LOCK:
+                _TOKENS[self._key] = (token, self._expires_at)
         return token
 
     def _fresh(self) -> str | None:
@@ -199,6 +215,8 @@ class OvhOAuth2Auth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:  # revoked or expired early: one new token, one more try
+            with _CACHE_LOCK:
+                _TOKENS.pop(self._key, None)
             token = self._store((yield self._token_request()))
             request.headers["Authorization"] = f"Bearer {token}"
             yield request

@@ -264,8 +264,8 @@ def _public(get: Getter, source: str) -> Credentials:
             issues.append((OVH_ENDPOINT_KEY, str(error), plain_set_command(OVH_ENDPOINT_KEY)))
     if issues:
         raise MissingCredentials(
-            "the OVHcloud public API credentials are incomplete; set "
-            + "; and ".join(f"{key} ({reason}): `{fix}`" for key, reason, fix in issues),
+            "the OVHcloud public API door is not usable: "
+            + "; ".join(f"{key} {reason}: `{fix}`" for key, reason, fix in issues),
             issues,
         )
     def need(key: str) -> str:
