@@ -1,4 +1,5 @@
-"""`python -m emulator`: serve the emulated AI Deploy regional API on loopback.
+"""`python -m emulator`: serve the emulated AI Deploy API on loopback (the regional API under /v1,
+OVHcloud's public API door under /1.0).
 
 Prints `emulator listening on http://127.0.0.1:PORT` (the bound port, also for `--port 0`) once
 the socket accepts requests.
