@@ -15,6 +15,10 @@ Routes (see ../shared/ovhai/API.md and cloud-ai-schema.json):
   kept in memory (credentials are never rendered back);
 - another service name: 404 `Client::NotFound` "This service does not exist".
 
+The regional handlers run behind the fault layer on their `/v1` path, so `/_emulator/faults`
+(status, `Retry-After`, delays) and `/_emulator/requests` cover both doors; a scripted dropped
+connection answers 500 on this door.
+
 Every answer carries an `X-Ovh-QueryID` header, as OVHcloud's do.
 """
 
@@ -33,6 +37,7 @@ from starlette.routing import Route
 from starlette.types import Message, Scope
 
 from .context import Context, ctx
+from .faults import FaultMiddleware
 from .ovh_auth import ALL_METHODS, OAUTH2_TOKEN_SECONDS, OvhDoorConfig, OvhRefusal
 
 PREFIX = "/1.0"
@@ -126,7 +131,11 @@ async def ai(request: Request) -> Response:
             status, answer = await _forward(request, context, path, body, request.method)
             if rest.endswith("/log") and status == 200:
                 return _logs(answer)
-            return _translate(status, answer, bool(_LISTS.match(rest)) and request.method == "GET")
+            response = _translate(status, answer, bool(_LISTS.match(rest)) and request.method == "GET")
+            retry_after = getattr(request.state, "retry_after", None)
+            if retry_after is not None:
+                response.headers["Retry-After"] = retry_after
+            return response
     return _error(404, f"Got an invalid (or empty) URL: {request.url.path}")
 
 
@@ -159,10 +168,14 @@ async def _forward(
         nonlocal status
         if message["type"] == "http.response.start":
             status = int(message["status"])
+            for name, value in message.get("headers", []):
+                if name.lower() == b"retry-after":
+                    request.state.retry_after = value.decode("latin-1")
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
-    await request.scope["app"](scope, receive, send)
+    # Through the fault layer, on the /v1 path: `/_emulator/faults` scripts and counts both doors.
+    await FaultMiddleware(request.scope["app"], context.faults)(scope, receive, send)
     return status, b"".join(chunks)
 
 

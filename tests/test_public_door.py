@@ -237,3 +237,30 @@ def test_a_bad_bearer_is_unauthorized(emu: RunningEmulator) -> None:
     # The regional door's admin token is no credential of the public door.
     response = httpx.get(emu.base_url + "/1.0" + ai("app"), headers={"Authorization": f"Bearer {ADMIN}"})
     assert response.status_code == 401
+
+
+# ---------------------------------------------------------------------------------- CLI flags
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--ovh-credentials", "only:two"], ["--ovh-credentials", "a:b:c:PATCH"], ["--ovh-oauth2", "nosecret"]],
+)
+def test_bad_flags_exit_2_naming_the_flag(flags: list[str]) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", *flags],
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 2 and flags[0] in result.stderr
+
+
+def test_the_documented_defaults() -> None:
+    with start_emulator(admin_token=ADMIN) as running:
+        client = ovh.Client(
+            endpoint="ovh-eu", application_key="emulator-application-key",
+            application_secret="emulator-application-secret", consumer_key="emulator-consumer-key",
+            config_file="/dev/null",
+        )  # fmt: skip
+        client._endpoint = running.base_url + "/1.0"
+        assert client.get("/cloud/project/emulator-project/ai/app") == []

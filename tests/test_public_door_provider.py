@@ -291,3 +291,24 @@ def test_a_provider_with_both_doors_fails_naming_the_keys(emu: RunningEmulator) 
     assert "ovhai:token" in details and "ovh:applicationKey" in details
     for secret in SECRETS:
         assert secret not in details
+
+
+# ------------------------------------------------------------------------------ retries on this door
+
+
+def test_the_retry_policy_holds_on_the_public_door(emu: RunningEmulator, control: EmulatorControl) -> None:
+    # Faults scripted on the regional path apply to the public door's calls (same handlers).
+    control.reset_requests()
+    control.faults([{"status": 503}, {"status": 502}], method="GET", path_prefix="/v1/app")
+    control.faults([{"status": 429, "retryAfter": 0.2}], method="POST", path_prefix="/v1/token")
+    try:
+        with signed_client(emu) as client:
+            assert isinstance(client.list_apps(), list)  # two 5xx, then the answer
+            started = time.monotonic()
+            token = client.create_token("after-429", "read")  # a 429: the server did not act
+            assert time.monotonic() - started >= 0.2  # Retry-After passed through and honoured
+            client.delete_token(token.id)
+    finally:
+        control.clear_faults()
+    counts = control.requests()["byRoute"]
+    assert counts["GET /v1/app"] == 3 and counts["POST /v1/token"] == 2
