@@ -312,3 +312,8 @@ def test_the_retry_policy_holds_on_the_public_door(emu: RunningEmulator, control
         control.clear_faults()
     counts = control.requests()["byRoute"]
     assert counts["GET /v1/app"] == 3 and counts["POST /v1/token"] == 2
+
+
+def test_regional_only_objects_say_so_on_the_public_door(emu: RunningEmulator) -> None:
+    with signed_client(emu) as client, pytest.raises(InvalidRequest, match="regional AI API only"):
+        client.list_volumes()

@@ -443,17 +443,32 @@ class OvhAiClient:
 
     # ------------------------------------------------------------------ user volumes
 
+    def _regional_only(self, method: str, what: str, rest: str) -> None:
+        """User volumes and `me` exist on the regional API only: say so instead of a bare 404."""
+        if self.public:
+            raise error_for_status(
+                method, self.path(rest), 400,
+                f"{what} are served by the regional AI API only (ovhai:endpoint with ovhai:token); "
+                "the OVHcloud public API door has datastore aliases instead "
+                "(/ai/data/region/{region}/alias)",
+                None,
+            )  # fmt: skip
+
     def list_volumes(self) -> list[UserVolume]:
+        self._regional_only("GET", "user volumes", "volume")
         return self._list(UserVolume, self.path("volume"))
 
     def create_volume(self, spec: UserVolumeSpec | Mapping[str, Any]) -> UserVolume:
         """POST /v1/volume with `{name, region?, <source>?}` (a Mapping is sent as given)."""
+        self._regional_only("POST", "user volumes", "volume")
         return UserVolume.model_validate(self.request("POST", self.path("volume"), json=_body(spec)))
 
     def get_volume(self, volume_id: str) -> UserVolume:
+        self._regional_only("GET", "user volumes", "volume")
         return self._get_model(UserVolume, self.path(f"volume/{_seg(volume_id)}"))
 
     def delete_volume(self, volume_id: str) -> None:
+        self._regional_only("DELETE", "user volumes", "volume")
         self.request("DELETE", self.path(f"volume/{_seg(volume_id)}"))
 
     # ------------------------------------------------------------------ datastore aliases, datasync
@@ -505,6 +520,7 @@ class OvhAiClient:
         return self._get_model(Quotas, self.path("capabilities/quota"))
 
     def me(self) -> Me:
+        self._regional_only("GET", "`me`", "me")
         return self._get_model(Me, self.path("me"))
 
 
