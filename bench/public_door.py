@@ -5,7 +5,9 @@ Run: `python -m bench.public_door` (one emulator on a free port; `--calls N`, de
 For each door (regional AI token; public signed AK/AS/CK; public OAuth2), times N `GET app/{id}`
 through `OvhAiClient` on one keep-alive connection (median and p95 per call), then the first call
 of a fresh client as a provider operation opens it (the signature's `/auth/time` and the OAuth2
-token are fetched once per process and shared, so a second operation pays neither). Figures are
+token are fetched once per process and shared, so a second operation pays neither); then one
+AiApp create per door, in-process (its time and the API requests the emulator counted: on the
+public door the readiness probe's own read token adds a create and a delete). Figures are
 the emulator on loopback: they measure our client and the emulator's checks, not OVHcloud.
 """
 
@@ -14,12 +16,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import uuid
 from collections.abc import Callable
 
+from pulumi.dynamic import Config, ConfigureRequest
+
 from components.ovhai import OvhAiClient, ovh_auth
+from components.resources import AiAppProvider
 from components.resources.credentials import resolve
 from components.resources.provider_base import open_client
 from emulator.runner import start_emulator
+from tests.provider_harness import EmulatorControl
 
 ADMIN = "bench-public-admin"
 AK, AS, CK = "bench-ak", "bench-as", "bench-ck"
@@ -67,6 +74,28 @@ def main() -> None:
                 samples = timed(lambda c=client: c.get_app(app.id), args.calls)  # type: ignore[misc]
             p95 = statistics.quantiles(samples, n=20)[-1]
             print(f"{name:22} {statistics.median(samples):10.2f} {p95:8.2f} {cold:20.2f} {warm:20.2f}")
+
+        # One AiApp create (CPU app, readiness /health) per door: time and API requests.
+        control = EmulatorControl(emu.base_url, ADMIN)
+        configs = {"regional (AI token)": {"ovhai:endpoint": emu.base_url, "ovhai:token": ADMIN},
+                   "public, signed": signed, "public, OAuth2": oauth}  # fmt: skip
+        print(f"\n{'AiApp create':22} {'seconds':>8} {'requests':>9}  by route")
+        for name, config in configs.items():
+            provider = AiAppProvider()
+            provider.configure(ConfigureRequest(Config(config, "bench")))
+            checked = provider.check({}, {
+                "spec": {"name": f"bench-{uuid.uuid4().hex[:6]}", "image": "vllm/vllm-openai:latest",
+                         "resources": {"flavor": "ai1-1-cpu", "cpu": 1}, "defaultHttpPort": 8000},
+                "readiness": {"path": "/health", "timeoutSeconds": 60},
+                "deploymentKey": uuid.uuid4().hex[:10],
+            })  # fmt: skip
+            control.reset_requests()
+            started = time.monotonic()
+            provider.create(checked.inputs)
+            elapsed = time.monotonic() - started
+            counts = control.requests()
+            routes = ", ".join(f"{k} x{v}" for k, v in sorted(counts["byRoute"].items()))
+            print(f"{name:22} {elapsed:8.2f} {counts['count']:9d}  {routes}")
 
 
 if __name__ == "__main__":
