@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 import pytest
 
-from components.ovhai import Forbidden, InvalidRequest, OvhAiClient
+from components.ovhai import Forbidden, InvalidRequest, OvhAiClient, Unauthorized
 from components.ovhai.ovh_auth import OvhOAuth2Auth, OvhSignatureAuth, signature
 from components.resources import AiAppProvider, AiTokenProvider
 from components.resources.credentials import MissingCredentials, resolve
@@ -317,3 +317,13 @@ def test_the_retry_policy_holds_on_the_public_door(emu: RunningEmulator, control
 def test_regional_only_objects_say_so_on_the_public_door(emu: RunningEmulator) -> None:
     with signed_client(emu) as client, pytest.raises(InvalidRequest, match="regional AI API only"):
         client.list_volumes()
+
+
+def test_a_wrong_service_account_is_unauthorized_at_once(emu: RunningEmulator) -> None:
+    auth = OvhOAuth2Auth(CLIENT_ID, "wrong-svc-secret", emu.base_url + "/auth/oauth2/token")
+    client = OvhAiClient(emu.base_url + "/1.0", auth=auth, service_name=SERVICE, region="gra")
+    started = time.monotonic()
+    with client, pytest.raises(Unauthorized, match="OAuth2 token") as caught:
+        client.list_apps()
+    assert time.monotonic() - started < 2  # not retried: a wrong secret stays wrong
+    assert "wrong-svc-secret" not in str(caught.value)

@@ -263,7 +263,10 @@ class OvhAiClient:
     def _send_once(self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None) -> Any:
         try:
             response = self._http.request(method, path, json=json, params=_clean(params))
-        except OvhAuthError as exc:  # /auth/time or the OAuth2 token refused or unreachable
+        except OvhAuthError as exc:  # /auth/time or the OAuth2 token refused: the call was not sent
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                # A wrong service account: 401 at once (the token URL answered 400/401), no retry.
+                raise error_for_status(method, path, 401, self._redact(str(exc)), None) from None
             raise ApiConnectionError(method, path, self._redact(str(exc)), maybe_applied=False) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiConnectionError(

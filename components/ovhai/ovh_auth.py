@@ -57,7 +57,12 @@ _CACHE_LOCK = threading.Lock()
 
 
 class OvhAuthError(RuntimeError):
-    """The time or the OAuth2 token could not be obtained; the message says from where and why."""
+    """The time or the OAuth2 token could not be obtained; the message says from where and why.
+    `status` is the HTTP status of the refusal (None: an unreadable answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def api_base_url(endpoint: str) -> str:
@@ -125,7 +130,7 @@ class OvhSignatureAuth(httpx.Auth):
         if self._delta is None:
             answer = yield httpx.Request("GET", self._time_url, headers={"X-Ovh-Application": self._ak})
             if not answer.is_success:
-                raise OvhAuthError(f"GET {self._time_url}: {_describe(answer)}")
+                raise OvhAuthError(f"GET {self._time_url}: {_describe(answer)}", answer.status_code)
             try:
                 server_time = int(answer.json())
             except (ValueError, TypeError):
@@ -189,7 +194,7 @@ class OvhOAuth2Auth(httpx.Auth):
 
     def _store(self, answer: httpx.Response) -> str:
         if not answer.is_success:
-            raise OvhAuthError(f"OAuth2 token from {self._url}: {_describe(answer)}")
+            raise OvhAuthError(f"OAuth2 token from {self._url}: {_describe(answer)}", answer.status_code)
         try:
             body = answer.json()
             token = str(body["access_token"])
