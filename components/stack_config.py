@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components import price_catalog
 from components.settings import Settings, load_settings
 
 PROVIDER_NAMESPACE = "ovhai"
@@ -50,11 +51,20 @@ def load_stack_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The running stack's settings; raises `SettingsError` naming every bad key and its fix."""
     project = pulumi.get_project()
     raw, secret, provider = read_stack_config(project)
+    env = os.environ if environ is None else environ
+    # The public catalog's prices, fetched (or read from the cache) before the rules run.
+    catalog_prices = price_catalog.prices_for_config(
+        raw,
+        ovh_endpoint=str(_all_config().get("ovh:endpoint") or ""),
+        ovhai_endpoint=str(provider.get(f"{PROVIDER_NAMESPACE}:endpoint") or env.get("OVHAI_ENDPOINT", "")),
+        environ=env,
+    )
     return load_settings(
         raw,
         stack=pulumi.get_stack(),
         project=project,
         secret_keys=secret,
-        environ=os.environ if environ is None else environ,
+        environ=env,
         provider_config=provider,
+        catalog_prices=catalog_prices,
     )
