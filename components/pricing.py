@@ -26,10 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from components.platform import FLAVORS
+
+if TYPE_CHECKING:
+    from components.sizing import Plan
 
 __all__ = [
     "API_BASES",
@@ -44,6 +47,7 @@ __all__ = [
     "UnknownSubsidiary",
     "builtin_prices",
     "catalog_url",
+    "in_currency",
     "parse_catalog",
     "plan_code",
     "source_line",
@@ -302,6 +306,12 @@ def _iso_date(when: datetime | str) -> str:
     if isinstance(when, datetime):
         return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
     return str(when)[:10]
+
+
+def in_currency(plan: Plan, prices: PriceList) -> Plan:
+    """`plan` (a planner's Plan) labelled with the currency of its flavor's price."""
+    currency = prices.currency_of(plan.flavor)
+    return plan if plan.currency == currency else replace(plan, currency=currency)
 
 
 def source_line(prices: PriceList) -> str:

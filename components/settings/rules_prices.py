@@ -8,8 +8,6 @@ currency of its flavor's price.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from components import pricing, sizing
 from components.settings.keys import StackConfig
 from components.settings.rules_base import Findings
@@ -55,10 +53,5 @@ def label_currency(
     chosen: tuple[sizing.Plan, list[sizing.Plan]], prices: pricing.PriceList
 ) -> tuple[sizing.Plan, list[sizing.Plan]]:
     """Each plan in the currency of its flavor's price (the planner itself counts in numbers)."""
-
-    def one(plan: sizing.Plan) -> sizing.Plan:
-        currency = prices.currency_of(plan.flavor)
-        return plan if plan.currency == currency else replace(plan, currency=currency)
-
     best, plans = chosen
-    return one(best), [one(x) for x in plans]
+    return pricing.in_currency(best, prices), [pricing.in_currency(x, prices) for x in plans]
