@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         "--subsidiary", default="FR", help="OVHcloud subsidiary whose public catalog prices the plans (FR)"
     )
     parser.add_argument(
-        "--catalog-url", default="", help="catalog URL or API base (default: the subsidiary's API); none: built-in"
+        "--catalog-url",
+        default="",
+        help="catalog URL or API base (default: the subsidiary's API); none: the built-in estimates",
     )
     return parser
 
