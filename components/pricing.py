@@ -5,8 +5,9 @@ API's `order.catalog.public.Catalog`: `{catalogId, locale: {currencyCode, subsid
 plans[], addons[], planFamilies[], products[]}`; each plan or addon has a `planCode` and
 `pricings[]` of `{capacities, interval, intervalUnit, price, tax, type, mode, ...}` where `price`
 and `tax` are integers in 1e-8 of the currency (the schema's "micro-cents"; OVHcloud's API
-schema, e.g. the generated `OrderCatalogPublicPricing` in UrielCh/api-ovh-node; archived real
-catalogs in y8/ovh-catalog-archive).
+schema, e.g. the generated `OrderCatalogPublicPricing` in UrielCh/api-ovh-node; the control panel
+divides by 100000000, ovh/manager's `getAvailableEngagementFromCatalog`; archived real catalogs in
+y8/ovh-catalog-archive).
 
 AI Deploy bills each app per minute per flavor unit under the plan code
 `ai-app.<flavor>.minute.consumption` (OVHcloud's control panel, ovh/manager: the AI Deploy
@@ -231,19 +232,27 @@ def builtin_prices(sub: str = "FR", reason: str | None = None) -> PriceList:
 
 
 def _hourly(pricings: Any) -> float | None:
-    """Per-unit hourly price of a plan's consumption pricing (per minute x 60), or None."""
+    """Per-unit hourly price of a plan's consumption pricing, or None.
+
+    A consumption pricing (`capacities` has "consumption"; without capacities, `type` says so) of an
+    `ai-app.*.minute.consumption` plan is per minute (x 60 per hour, as the control panel computes
+    it) unless its `intervalUnit` says "hour"; other units (day, month) are not a price per use."""
     if not isinstance(pricings, list):
         return None
     for pricing in pricings:
         if not isinstance(pricing, dict):
             continue
         caps = pricing.get("capacities") or []
-        unit = pricing.get("intervalUnit")
+        consumption = "consumption" in caps if caps else pricing.get("type") == "consumption"
+        unit = pricing.get("intervalUnit") or "minute"
         price = pricing.get("price")
-        if "consumption" not in caps or unit not in _PER_HOUR or not isinstance(price, int | float):
+        if not consumption or not isinstance(price, int | float) or isinstance(price, bool):
+            continue
+        factor = _PER_HOUR.get("minute" if unit == "none" else str(unit))
+        if factor is None:
             continue
         interval = pricing.get("interval") or 1
-        return float(price) / UNIT * _PER_HOUR[str(unit)] / float(interval)
+        return float(price) / UNIT * factor / float(interval)
     return None
 
 

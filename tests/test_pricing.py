@@ -226,3 +226,14 @@ def test_the_emulators_catalog_parses_to_its_flavor_prices() -> None:
         for flavor, price in prices.prices.items():
             expected = EMULATOR_FLAVORS[flavor].hourly_price_eur * rate
             assert price.per_gpu_hour == pytest.approx(expected, rel=1e-5)
+
+
+def test_an_hourly_pricing_counts_once_and_a_pricing_without_capacities_by_its_type() -> None:
+    catalog = real_shaped_catalog()
+    for addon in catalog["addons"]:
+        if addon["planCode"] == "ai-app.h100-1-gpu.minute.consumption":
+            addon["pricings"] = [_pricing(300_000_000, unit="hour")]
+        if addon["planCode"] == "ai-app.l4-1-gpu.minute.consumption":
+            addon["pricings"] = [{**_pricing(1_000_000), "capacities": []}]
+    hourly = pricing.parse_catalog(catalog, sub="FR", fetched_at=NOW).per_gpu_hour()
+    assert hourly["h100-1-gpu"] == pytest.approx(3.0) and hourly["l4-1-gpu"] == pytest.approx(0.6)
