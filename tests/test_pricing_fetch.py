@@ -20,6 +20,7 @@ from components import price_catalog, pricing
 from emulator.flavors import FLAVORS as EMULATOR_FLAVORS
 from emulator.runner import RunningEmulator
 from tests.program_harness import REPO, run_program, stack_config
+from tests.pulumi_cli import PulumiProject, copy_project, require_pulumi
 
 PROJECT = "vllm-ai-deploy"
 T0 = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
@@ -174,3 +175,43 @@ def test_the_stack_refuses_an_unknown_subsidiary_before_any_request(
     with pytest.raises(Exception, match=r"vllm-ai-deploy:ovhSubsidiary.*unknown OVHcloud subsidiary 'XX'"):
         _run(monkeypatch, tmp_path, ovhSubsidiary="XX")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the real Pulumi CLI: `pulumi preview` prices from the emulator's catalog ------------------------
+
+
+def _cli_project(tmp_path: Path, emulator: RunningEmulator) -> PulumiProject:
+    cli = require_pulumi()
+    env = {"OVHAI_TOKEN": emulator.admin_token, "HF_TOKEN": "hf_pricing_cli_test",
+           "VLLM_AI_DEPLOY_CACHE_DIR": str(tmp_path / "cache")}
+    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"),
+                        tmp_path / "state", cli, **env)
+    proj.env.pop("VLLM_AI_DEPLOY_PRICE_CATALOG", None)  # as a user runs it: the catalog is asked
+    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
+    proj.run("stack", "select", "--create", "dev")
+    proj.config_set("ovhai:endpoint", emulator.base_url)  # the catalog comes from the same address
+    return proj
+
+
+def test_pulumi_preview_names_the_catalog_and_its_date_under_the_table(
+    tmp_path: Path, fresh_emulator: RunningEmulator
+) -> None:
+    proj = _cli_project(tmp_path, fresh_emulator)
+    result = proj.run("preview", "--diff")
+    printed = result.stdout + result.stderr
+    today = datetime.now(UTC).date().isoformat()
+    assert f"Prices: OVHcloud public catalog (FR, catalog 4242, fetched {today}), EUR" in printed, printed
+    assert (tmp_path / "cache" / "catalog-FR.json").exists()
+
+
+def test_pulumi_preview_refuses_an_unknown_subsidiary_before_asking_the_catalog(
+    tmp_path: Path, fresh_emulator: RunningEmulator
+) -> None:
+    proj = _cli_project(tmp_path, fresh_emulator)
+    proj.config_set("vllm-ai-deploy:ovhSubsidiary", "XX")
+    result = proj.run("preview", ok=False)
+    printed = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in printed
+    assert "vllm-ai-deploy:ovhSubsidiary" in printed and "unknown OVHcloud subsidiary 'XX'" in printed
+    assert "pulumi config set vllm-ai-deploy:ovhSubsidiary FR" in printed
+    assert not (tmp_path / "cache").exists()  # no catalog was fetched
