@@ -135,11 +135,15 @@ def catalog_url(
     """The catalog's URL (query included) for subsidiary `sub`.
 
     `override` (the stack's `priceCatalogUrl`) wins: a full catalog URL, or an API base such as
-    the emulator's `http://127.0.0.1:19080` or `.../1.0`. Else `ovh:endpoint` (a name of
-    `API_BASES` or a URL); else an `ovhai:endpoint` on loopback (the emulator, which serves the
-    catalog under `/1.0` of the same address); else the API that serves the subsidiary."""
+    the emulator's `http://127.0.0.1:19080` or `.../1.0`. Else `ovh:endpoint` (a URL, or a name of
+    `API_BASES` whose API serves the subsidiary: ovh-eu and ovh-ca their own, ovh-us all but IN,
+    per y8/ovh-catalog-archive); else an `ovhai:endpoint` on loopback (the emulator, which serves
+    the catalog under `/1.0` of the same address); else the API that serves the subsidiary."""
     code = subsidiary(sub).code
-    base = override.strip() or _endpoint_base(ovh_endpoint)
+    named = ovh_endpoint.strip()
+    if named in API_BASES and not _serves(named, code):
+        named = ""  # the catalog needs no credentials: ask the API that serves the subsidiary
+    base = override.strip() or _endpoint_base(named)
     if not base and _loopback(ovhai_endpoint):
         base = ovhai_endpoint.strip()
     if not base:
@@ -150,6 +154,10 @@ def catalog_url(
     if "ovhSubsidiary=" in base:
         return base
     return f"{base}{'&' if '?' in base else '?'}ovhSubsidiary={code}"
+
+
+def _serves(endpoint: str, code: str) -> bool:
+    return SUBSIDIARIES[code].endpoint == endpoint or (endpoint == "ovh-us" and code != "IN")
 
 
 def _endpoint_base(ovh_endpoint: str) -> str:

@@ -132,8 +132,12 @@ def test_catalog_url_from_the_endpoint_the_subsidiary_or_an_override() -> None:
     assert pricing.catalog_url("FR") == f"https://eu.api.ovh.com{path}FR"
     assert pricing.catalog_url("CA") == f"https://ca.api.ovh.com{path}CA"
     assert pricing.catalog_url("US") == f"https://api.us.ovhcloud.com{path}US"
-    assert pricing.catalog_url("FR", ovh_endpoint="ovh-ca") == f"https://ca.api.ovh.com{path}FR"
+    assert pricing.catalog_url("QC", ovh_endpoint="ovh-ca") == f"https://ca.api.ovh.com{path}QC"
     assert pricing.catalog_url("fr", ovh_endpoint="ovh-us") == f"https://api.us.ovhcloud.com{path}FR"
+    # ovh-ca does not serve FR's catalog (nor ovh-eu CA's): the subsidiary's own API is asked
+    assert pricing.catalog_url("FR", ovh_endpoint="ovh-ca") == f"https://eu.api.ovh.com{path}FR"
+    assert pricing.catalog_url("CA", ovh_endpoint="ovh-eu") == f"https://ca.api.ovh.com{path}CA"
+    assert pricing.catalog_url("FR", ovh_endpoint="http://127.0.0.1:9/1.0") == f"http://127.0.0.1:9{path}FR"
     emu = "http://127.0.0.1:19080"
     assert pricing.catalog_url("GB", override=emu + "/") == f"{emu}{path}GB"
     assert pricing.catalog_url("GB", override=emu + "/1.0") == f"{emu}{path}GB"
