@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from components import price_catalog, pricing
 from components.catalog import CATALOG, UnknownModel
 from components.sizing import FLAVORS, NoFittingPlan, best_plan, format_plans, plan
 
@@ -51,11 +52,32 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FLAVOR=EUR",
         help="override a flavor's hourly price per GPU (repeatable)",
     )
+    parser.add_argument(
+        "--subsidiary", default="FR", help="OVHcloud subsidiary whose public catalog prices the plans (FR)"
+    )
+    parser.add_argument(
+        "--catalog-url",
+        default="",
+        help="catalog URL or API base (default: the subsidiary's API); none: the built-in estimates",
+    )
     return parser
+
+
+def _prices(args: argparse.Namespace) -> pricing.PriceList:
+    """The catalog's prices (cached, or the built-in estimates when unreachable), overrides on top."""
+    raw = {"ovhSubsidiary": args.subsidiary, "priceCatalogUrl": args.catalog_url}
+    fetched = price_catalog.prices_for_config(raw)
+    base = fetched or pricing.builtin_prices(args.subsidiary, reason="--catalog-url none")
+    return base.with_overrides(dict(args.price))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        prices = _prices(args)
+    except pricing.UnknownSubsidiary as exc:
+        print(f"error: --subsidiary {args.subsidiary}: {str(exc).split(': ', 1)[1]}", file=sys.stderr)
+        return 2
     options = {
         "max_model_len": args.max_model_len,
         "dtype": args.dtype,
@@ -63,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gpu_memory_utilization": args.gpu_memory_utilization,
         "flavors": args.flavor,
         "min_concurrency": args.min_concurrency,
-        "prices": dict(args.price) or None,
+        "prices": prices.per_gpu_hour(),
         "gpus": args.gpus,
     }
     try:
@@ -74,10 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_plans(plans))
+    print(format_plans([pricing.in_currency(p, prices) for p in plans]))
+    print(pricing.source_line(prices))
+    for warning in prices.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print()
     try:
-        chosen = best_plan(args.model, **options)
+        chosen = pricing.in_currency(best_plan(args.model, **options), prices)
     except NoFittingPlan as exc:
         print(f"No plan fits: {exc}")
         return 1

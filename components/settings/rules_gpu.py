@@ -163,7 +163,8 @@ def prices(cfg: StackConfig, p: Findings) -> dict[str, float] | None:
         except ValueError:
             value = -1.0
         if not sep or flavor.strip() not in sizing.FLAVORS or value <= 0:
-            p.add("prices", f"[{i}] '{item}' must be flavor=EUR per GPU-hour, a known GPU flavor")
+            p.add("prices", f"[{i}] '{item}' must be flavor=price per GPU-hour (in the subsidiary's "
+                  "currency), a known GPU flavor")
             return None
         out[flavor.strip()] = value
     return out
