@@ -25,6 +25,32 @@ model the cited cases were calibrated on):
              here from the dense 7B-72B range the release notes give (0.4-1.7 GiB per GPU),
              linear in parameters per GPU. Before 0.21 CUDA graphs sit outside the budget.
 
+What the checkpoint stores (weights_bytes): 16-bit weights at 2 bytes, FP8 at 1, AWQ/GPTQ int4 at
+0.55 (with scales and zeros), and MXFP4 (gpt-oss) at 4.25 bits for the expert weights only (two
+4-bit values per byte plus one 8-bit E8M0 scale per 32 values), attention, router and embeddings
+staying bf16. Every expert of a mixture-of-experts model is resident (vLLM loads them all).
+
+KV cache of hybrid models (sliding-window + full attention: gpt-oss, Gemma 3), as vLLM's hybrid KV
+cache manager budgets it (vllm/v1/core/kv_cache_utils.py, `_get_kv_cache_groups_uniform_page_size`,
+and docs/design/hybrid_kv_cache_manager.md):
+    group_size = the layer count of the rarer attention type (of the commoner one when the two are
+                 within 1.5x); each type is cut into ceil(layers / group_size) groups (the last
+                 padded); all groups share one pool of blocks whose page holds group_size layers;
+    num_blocks = kv_cache_bytes // (block_size x group_size x per-layer bytes per token);
+    "GPU KV cache size" = num_blocks // number of groups x block_size (what vLLM logs);
+    one request needs ceil(len/16) blocks in each full-attention group and, in each sliding-window
+    group, ceil(min(window - 1 + max_num_batched_tokens, len)/16) + 1 blocks (SlidingWindowSpec.
+    max_memory_usage_bytes), so "Maximum concurrency" = num_blocks / blocks per request.
+A plan fits when that concurrency reaches `min_concurrency` (for a dense model it is the familiar
+KV tokens / max_model_len). Releases before the hybrid manager (< 0.10) kept full-length KV on
+sliding-window layers: the estimate is then optimistic for those models.
+
+Quantisation per GPU, from vLLM's docs (docs/features/quantization/fp8.md, supported_hardware, the
+GPT-OSS recipe): FP8 computes natively (W8A8) from compute capability 8.9 (L4, L40S, H100); A100
+runs FP8 checkpoints weight-only (W8A16, FP8 Marlin): allowed with that trade-off stated; V100S
+(7.0) cannot. MXFP4 (gpt-oss) runs on H100 with vLLM's Triton MoE kernels and on A100/L4/L40S
+through Marlin MXFP4 (weight-only, W4A16); not on V100S. AWQ needs 7.5+ (not V100S).
+
 Prices are indicative EUR/hour figures (shared/ovhai/API.md); a stack overrides them with `prices`.
 """
 
@@ -54,7 +80,11 @@ __all__ = [
     "estimate_memory",
     "format_plans",
     "kv_bytes_per_token",
+    "kv_layout",
+    "longest_context",
     "plan",
+    "quantization_support",
+    "sequences_held",
     "tensor_parallel_problems",
     "weights_bytes",
     "with_prices",
@@ -86,7 +116,16 @@ SAMPLER_BYTES = {"native": SAMPLER_BYTES_PER_LOGIT, "flashinfer": 8}
 LARGE_GPU_DEFAULTS = (1024, 8192)  # (max_num_seqs, max_num_batched_tokens)
 SMALL_GPU_DEFAULTS = (256, 2048)
 
-_WEIGHT_BYTES = {"bfloat16": 2.0, "float16": 2.0, "float32": 4.0, "fp8": 1.0, "awq": 0.55, "gptq": 0.55}
+MXFP4_BYTES = (4 + 8 / 32) / 8  # 4-bit values + one E8M0 scale byte per 32 values: 4.25 bits
+_WEIGHT_BYTES = {
+    "bfloat16": 2.0, "float16": 2.0, "float32": 4.0, "fp8": 1.0, "awq": 0.55, "gptq": 0.55,
+    "mxfp4": MXFP4_BYTES,
+}  # fmt: skip
+# Compute capability of each flavor's GPU (NVIDIA's tables) and the first one each kernel runs on
+# in vLLM (see the module docstring): native FP8 math, FP8 Marlin (weight-only), Marlin MXFP4.
+COMPUTE_CAPABILITY = {"V100S": 7.0, "L4": 8.9, "L40S": 8.9, "A100": 8.0, "H100": 9.0}
+FP8_NATIVE_CC = 8.9
+MARLIN_CC = 8.0
 _DTYPE_ALIASES = {
     "auto": "auto",
     "bfloat16": "bfloat16",
@@ -125,6 +164,7 @@ class Plan:
     model_key: str = ""
     kv_cache_bytes_per_gpu: int = 0  # the planner's KV cache per GPU (whole blocks)
     release: str = ""  # the vLLM release line the memory model followed ("" = 0.10/0.11)
+    notes: tuple[str, ...] = ()  # trade-offs of a plan that fits (weight-only kernels, ...)
 
 
 @dataclass(frozen=True)
@@ -142,6 +182,7 @@ class MemoryEstimate:
     max_num_batched_tokens: int
     cudagraph_gib: float = 0.0  # inside overhead_gib on releases that budget it (0.21+)
     kv_cache_bytes: int = 0  # per GPU, whole blocks: what --kv-cache-memory-bytes would fix
+    num_blocks: int = 0  # vLLM's "# GPU blocks" (pages of group_size layers on hybrid models)
 
 
 # CUDA-graph memory per GPU on 0.21+, linear between these (parameters per GPU, GiB) points.
@@ -172,6 +213,10 @@ def weights_bytes(model: ModelSpec, quantization: str | None, dtype: str = "bflo
     params = model.params_b * 1e9
     if quantization is None:
         return params * _WEIGHT_BYTES[dtype]
+    if quantization == "mxfp4" and model.expert_params:
+        # gpt-oss: only the experts are MXFP4 (modules_to_not_convert keeps the rest in bf16)
+        experts = float(model.expert_params)
+        return experts * MXFP4_BYTES + (params - experts) * _WEIGHT_BYTES.get(dtype, 2.0)
     embed = min(float(model.embedding_params), params)
     return embed * 2 + (params - embed) * _WEIGHT_BYTES[quantization]
 
@@ -181,11 +226,109 @@ def checkpoint_bytes(model: ModelSpec) -> float:
     return weights_bytes(model, model.quantization, model.torch_dtype)
 
 
-def kv_bytes_per_token(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> int:
-    """2 (K and V) x layers x KV heads on one GPU x head_dim x bytes; KV heads replicate below 1 per GPU."""
+@dataclass(frozen=True)
+class KvLayout:
+    """How vLLM lays out one GPU's KV cache for a model (see the module docstring)."""
+
+    layer_bytes: int  # K and V of one token in one layer on one GPU
+    group_size: int  # layers per page
+    full_groups: int
+    window_groups: int
+    window: int  # tokens of a sliding-window layer (0: none)
+
+    @property
+    def groups(self) -> int:
+        return self.full_groups + self.window_groups
+
+    @property
+    def block_bytes(self) -> int:
+        return self.layer_bytes * self.group_size * BLOCK_SIZE
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def kv_layout(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> KvLayout:
+    """The KV cache groups vLLM forms: one group of all layers for a model without sliding windows."""
     heads_per_gpu = max(1, model.num_key_value_heads // tensor_parallel)
     element = 1 if _KV_ALIASES.get(kv_cache_dtype, kv_cache_dtype) == "fp8" else 2
-    return 2 * model.num_hidden_layers * heads_per_gpu * model.head_dim * element
+    layer_bytes = 2 * heads_per_gpu * model.head_dim * element
+    full, window = model.full_attention_layers, model.sliding_window_layers
+    if not window or not full:  # one attention type: one group
+        return KvLayout(layer_bytes, model.num_hidden_layers, 1, 0, model.sliding_window if window else 0)
+    low, high = min(full, window), max(full, window)
+    group_size = high if high < low * 1.5 else low
+    return KvLayout(layer_bytes, group_size, _ceil(full, group_size), _ceil(window, group_size),
+                    model.sliding_window)  # fmt: skip
+
+
+def kv_bytes_per_token(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> int:
+    """Bytes per token of vLLM's "GPU KV cache size" on one GPU: 2 (K and V) x layers x KV heads on
+    the GPU x head_dim x bytes (KV heads replicate below 1 per GPU). On a hybrid model, the layers
+    of every KV cache group, padding included (the figure vLLM logs counts a token in each group)."""
+    layout = kv_layout(model, tensor_parallel, kv_cache_dtype)
+    return layout.layer_bytes * layout.group_size * layout.groups
+
+
+def _blocks_per_request(layout: KvLayout, max_model_len: int, max_num_batched_tokens: int) -> int:
+    full = layout.full_groups * _ceil(max_model_len, BLOCK_SIZE)
+    if not layout.window_groups:
+        return full
+    held = min(layout.window - 1 + max_num_batched_tokens, max_model_len)
+    return full + layout.window_groups * (_ceil(held, BLOCK_SIZE) + 1)
+
+
+def sequences_held(
+    model: ModelSpec, memory: MemoryEstimate, max_model_len: int, tensor_parallel: int = 1,
+    kv_cache_dtype: str = "auto",
+) -> float:
+    """vLLM's "Maximum concurrency for N tokens per request": full-length sequences the cache holds."""
+    layout = kv_layout(model, tensor_parallel, kv_cache_dtype)
+    return memory.num_blocks / _blocks_per_request(layout, max_model_len, memory.max_num_batched_tokens)
+
+
+def longest_context(
+    model: ModelSpec, memory: MemoryEstimate, sequences: int = 1, tensor_parallel: int = 1,
+    kv_cache_dtype: str = "auto",
+) -> int:
+    """The longest max_model_len of which the cache holds `sequences` (0 if not even one block)."""
+    layout = kv_layout(model, tensor_parallel, kv_cache_dtype)
+    low, high = 0, max(model.max_position_embeddings, 1)
+    while low < high:  # concurrency falls as the length grows: bisect
+        mid = (low + high + 1) // 2
+        if memory.num_blocks >= sequences * _blocks_per_request(layout, mid, memory.max_num_batched_tokens):
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def quantization_support(quantization: str | None, flavor: GpuFlavor) -> tuple[str | None, str | None]:
+    """(reason it cannot run, trade-off note) of a weight format on a flavor's GPU, per vLLM's docs."""
+    cc = COMPUTE_CAPABILITY.get(flavor.gpu_model, 0.0)
+    gpu = flavor.gpu_model
+    if quantization == "fp8" and not flavor.fp8:
+        if cc >= MARLIN_CC:
+            return None, (
+                f"FP8 weights on {gpu} run weight-only (W8A16, vLLM's FP8 Marlin kernel): the memory "
+                "of FP8, but 16-bit matrix math, so no FP8 speed-up (native FP8 needs "
+                f"{gpus_supporting('fp8')})"
+            )
+        return (f"FP8 weights need compute capability 8.0+ (weight-only FP8 Marlin) or native FP8 "
+                f"({gpus_supporting('fp8')}), not {gpu}", None)
+    if quantization == "mxfp4":
+        if cc < MARLIN_CC:
+            needs = "compute capability 8.0+ (A100, L4, L40S or H100)"
+            return f"MXFP4 weights (gpt-oss) need {needs}, not {gpu}", None
+        if cc < 9.0:
+            return None, (
+                f"MXFP4 experts on {gpu} run through vLLM's Marlin MXFP4 MoE kernel (weight-only, "
+                "W4A16; the GPT-OSS recipe's Ampere path); H100 has the faster Triton MoE kernels"
+            )
+    if quantization == "awq" and not flavor.awq:
+        return f"AWQ kernels do not run on {gpu}", None
+    return None, None
 
 
 def tensor_parallel_problems(model: ModelSpec, tensor_parallel: int) -> list[str]:
@@ -259,8 +402,10 @@ def estimate_memory(
             graphs = cudagraph_gib(spec.params_b / tp) * GIB
     overhead = non_torch + max(forward, sampler_peak) + graphs
     kv_bytes = max(0.0, budget - weights - overhead)
+    layout = kv_layout(spec, tp, kv_cache_dtype)
     per_token = kv_bytes_per_token(spec, tp, kv_cache_dtype)
-    blocks = int(kv_bytes // (per_token * BLOCK_SIZE))
+    num_blocks = int(kv_bytes // layout.block_bytes)
+    blocks = num_blocks // layout.groups  # tokens vLLM logs = blocks per group x block size
     return MemoryEstimate(
         usable_gib=usable / GIB,
         budget_gib=budget / GIB,
@@ -272,7 +417,8 @@ def estimate_memory(
         max_num_seqs=seqs,
         max_num_batched_tokens=batched,
         cudagraph_gib=graphs / GIB,
-        kv_cache_bytes=blocks * BLOCK_SIZE * per_token,
+        kv_cache_bytes=num_blocks * layout.block_bytes,
+        num_blocks=num_blocks,
     )
 
 
@@ -342,11 +488,19 @@ def _plan_one(
         dtype = requested_dtype
     if dtype == "bfloat16" and not flavor.bf16:
         reasons.append(f"{flavor.gpu_model} has no bfloat16: use float16 (half)")
+    notes: list[str] = []
     quantization = "fp8" if requested_dtype == "fp8" else spec.quantization
-    if quantization == "fp8" and not flavor.fp8:
-        reasons.append(f"FP8 weights need {gpus_supporting('fp8')}, not {flavor.gpu_model}")
-    if quantization == "awq" and not flavor.awq:
-        reasons.append(f"AWQ kernels do not run on {flavor.gpu_model}")
+    if requested_dtype == "fp8" and spec.quantization not in (None, "fp8"):
+        reasons.append(
+            f"the checkpoint is already {spec.quantization.upper()}: vLLM refuses --quantization fp8 on it "
+            "(use dtype auto)"
+        )
+        quantization = spec.quantization
+    refusal, note = quantization_support(quantization, flavor)
+    if refusal:
+        reasons.append(refusal)
+    elif note:
+        notes.append(note)
     if kv_cache_dtype == "fp8" and not flavor.fp8:
         reasons.append(f"an FP8 KV cache needs {gpus_supporting('fp8')}, not {flavor.gpu_model}")
     reasons.extend(tensor_parallel_problems(spec, gpus))
@@ -366,15 +520,21 @@ def _plan_one(
         gpu_model=flavor.gpu_model,
         release=release,
     )
-    needed = max_model_len * min_concurrency
+    held = sequences_held(spec, memory, max_model_len, gpus, kv_cache_dtype)
     if memory.weights_gib + memory.overhead_gib >= memory.budget_gib:
         reasons.append(
             f"weights need {memory.weights_gib:.1f} GiB per GPU + {memory.overhead_gib:.1f} GiB overhead, "
             f"more than the {memory.budget_gib:.1f} GiB vLLM may use"
         )
-    elif memory.kv_cache_tokens < needed:
+    elif held < min_concurrency:
         what = f"{min_concurrency} x {max_model_len:,}" if min_concurrency > 1 else f"{max_model_len:,}"
-        reasons.append(f"KV cache holds {memory.kv_cache_tokens:,} tokens, fewer than {what} needed")
+        if spec.sliding_window_layers:
+            reasons.append(
+                f"KV cache holds {held:.2f} sequences of {max_model_len:,} tokens (sliding-window layers "
+                f"keep {spec.sliding_window:,}), fewer than {what} tokens needed"
+            )
+        else:
+            reasons.append(f"KV cache holds {memory.kv_cache_tokens:,} tokens, fewer than {what} needed")
     return Plan(
         flavor=flavor.id,
         gpus=gpus,
@@ -386,7 +546,7 @@ def _plan_one(
         kv_cache_gib=round(memory.kv_cache_gib * gpus, 2),
         kv_cache_tokens=memory.kv_cache_tokens,
         max_model_len=max_model_len,
-        max_concurrency=round(memory.kv_cache_tokens / max_model_len, 2),
+        max_concurrency=round(held, 2),
         hourly_cost=round(price * gpus, 4),
         currency="EUR",
         fits=not reasons,
@@ -397,6 +557,7 @@ def _plan_one(
         model_key=spec.key,
         kv_cache_bytes_per_gpu=memory.kv_cache_bytes,
         release=release.memory.line if release is not None else "",
+        notes=tuple(notes) if not reasons else (),
     )
 
 
@@ -510,7 +671,8 @@ def _no_fit(spec: ModelSpec, plans: list[Plan], kwargs: dict[str, Any]) -> NoFit
 
     # 1. A shorter context on the cheapest plan that has some KV cache.
     for candidate in kv_bound:
-        shorter = _round_len(candidate.kv_cache_tokens // conc)
+        fits_len = _longest_on(spec, candidate, conc, kwargs["release"])
+        shorter = _round_len(min(fits_len, length))
         if shorter >= 256:
             retry = plan(
                 spec,
@@ -545,6 +707,19 @@ def _no_fit(spec: ModelSpec, plans: list[Plan], kwargs: dict[str, Any]) -> NoFit
     else:
         lines.append("Nothing within AI Deploy's limits fits: choose a smaller or quantised model.")
     return NoFittingPlan(" ".join(lines), plans, suggestions)
+
+
+def _longest_on(spec: ModelSpec, p: Plan, sequences: int, release: ReleaseProfile | None) -> int:
+    """The longest context of which plan `p`'s KV cache holds `sequences`."""
+    flavor = FLAVORS.get(p.flavor)
+    if flavor is None:
+        return p.kv_cache_tokens // sequences
+    memory = estimate_memory(
+        spec, flavor.memory_mib, p.gpus, dtype=p.dtype, quantization=p.quantization,
+        kv_cache_dtype=p.kv_cache_dtype, gpu_memory_utilization=p.gpu_memory_utilization,
+        gpu_model=flavor.gpu_model, release=release,
+    )  # fmt: skip
+    return longest_context(spec, memory, sequences, p.gpus, p.kv_cache_dtype)
 
 
 def _label(p: Plan) -> str:
