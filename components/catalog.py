@@ -336,9 +336,9 @@ def from_hf_config(
         raise ValueError(f"{where} must be a JSON object")
     text = config.get("text_config")
     merged: dict[str, Any] = {**config, **(text if isinstance(text, Mapping) else {})}
-    for name, why in _NEEDED.items():
-        if merged.get(name) is None:
-            raise MissingConfigField(name, why, where)
+    for needed, why in _NEEDED.items():
+        if merged.get(needed) is None:
+            raise MissingConfigField(needed, why, where)
     hidden, heads, layers = merged["hidden_size"], merged["num_attention_heads"], merged["num_hidden_layers"]
     experts = _first(merged, "num_experts", "num_local_experts", "n_routed_experts") or 0
     moe_width = _first(merged, "moe_intermediate_size") or (merged.get("intermediate_size") if experts else 0)
@@ -346,7 +346,7 @@ def from_hf_config(
     if intermediate is None:
         raise MissingConfigField("intermediate_size", "the MLP's width sizes weights and activations", where)
     quantization, group = _quantization(merged, where)
-    name: Any = hf_id or merged.get("_name_or_path")
+    name = hf_id or merged.get("_name_or_path")
     if not name:
         raise MissingConfigField("_name_or_path", "the Hugging Face id vLLM downloads; or give the id", where)
     dtype = str(_first(merged, "torch_dtype", "dtype") or "bfloat16")

@@ -56,6 +56,7 @@ Prices are indicative EUR/hour figures (shared/ovhai/API.md); a stack overrides 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -69,6 +70,7 @@ __all__ = [
     "FLAVORS",
     "MAX_GPUS_PER_APP",
     "PRICE_NOTE",
+    "TABLE_WIDTH",
     "GpuFlavor",
     "MemoryEstimate",
     "NoFittingPlan",
@@ -752,19 +754,16 @@ PRICE_NOTE = (
 )
 
 
-def format_plans(plans: Sequence[Plan]) -> str:
-    """The ranked table a reviewer reads: flavor, GPUs, TP, weights, KV tokens, concurrency, cost, fit."""
-    headers = (
-        "flavor",
-        "GPUs",
-        "TP",
-        "dtype",
-        "weights",
-        "KV tokens",
-        "conc.@len",
-        "EUR/h",
-        "fits / why not",
-    )
+TABLE_WIDTH = 120  # the table and the reasons wrapped under its rows fit a 120-column terminal
+
+
+def format_plans(plans: Sequence[Plan], width: int = TABLE_WIDTH) -> str:
+    """The ranked table a reviewer reads: flavor, GPUs, TP, weights, KV tokens, concurrency, cost, fit.
+
+    Why a plan does not fit, and the trade-offs of one that does, wrap under its row (indented), so
+    that every line stays within `width` columns. The one function that prints the table.
+    """
+    headers = ("flavor", "GPUs", "TP", "dtype", "weights", "KV tokens", "conc.@len", "EUR/h", "fits")
     rows = []
     for p in plans:
         dtype = p.dtype + (f"+{p.quantization}" if p.quantization else "")
@@ -780,7 +779,7 @@ def format_plans(plans: Sequence[Plan]) -> str:
                 f"{p.kv_cache_tokens:,}",
                 f"{p.max_concurrency:.2f}x",
                 f"{p.hourly_cost:.2f}",
-                "yes" if p.fits else "no: " + "; ".join(p.reasons),
+                "yes" if p.fits else "no",
             )
         )
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -793,12 +792,24 @@ def format_plans(plans: Sequence[Plan]) -> str:
         ]
         return "  ".join(out).rstrip()
 
-    table = [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    def under(label: str, text: str) -> list[str]:
+        first, rest = f"    {label}: ", " " * (6 + len(label))
+        return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest)
+
+    table = [line(headers), line(["-" * w for w in widths])]
+    for p, row in zip(plans, rows, strict=True):
+        table.append(line(row))
+        for reason in p.reasons:
+            table += under("why not", reason)
+        for note in p.notes:
+            table += under("note", note)
+    table.append("")
     if plans:
-        table.append("")
-        table.append(
+        table += textwrap.wrap(
             f"context {plans[0].max_model_len:,} tokens; tensor parallel = number of GPUs "
-            "(pipeline parallelism is out of scope)."
+            "(pipeline parallelism is out of scope); conc.@len: full-length sequences the KV cache holds "
+            "(vLLM's \"Maximum concurrency\").",
+            width,
         )
-    table.append(PRICE_NOTE)
+    table += textwrap.wrap(PRICE_NOTE, width)
     return "\n".join(table)
