@@ -763,7 +763,7 @@ def format_plans(plans: Sequence[Plan], width: int = TABLE_WIDTH) -> str:
     Why a plan does not fit, and the trade-offs of one that does, wrap under its row (indented), so
     that every line stays within `width` columns. The one function that prints the table.
     """
-    headers = ("flavor", "GPUs", "TP", "dtype", "weights", "KV tokens", "conc.@len", "EUR/h", "fits")
+    headers = ("flavor", "GPUs", "TP", "dtype", "weights", "KV tokens", "conc.@len", "EUR/h", "fits / why not")
     rows = []
     for p in plans:
         dtype = p.dtype + (f"+{p.quantization}" if p.quantization else "")

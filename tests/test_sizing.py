@@ -256,7 +256,7 @@ def test_nothing_fits_anywhere() -> None:
 
 def test_format_plans_has_the_columns_and_price_note() -> None:
     text = format_plans(plan("mistral-small-24b", flavors=["l40s-1-gpu"]))
-    for column in ("flavor", "GPUs", "TP", "weights", "KV tokens", "conc.@len", "EUR/h", "fits"):
+    for column in ("flavor", "GPUs", "TP", "weights", "KV tokens", "conc.@len", "EUR/h", "fits / why not"):
         assert column in text
     assert "estimates" in text and "override" in text
     assert "    why not: " in text  # a reason wraps under its row, not in a column
