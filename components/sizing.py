@@ -123,11 +123,20 @@ _WEIGHT_BYTES = {
     "bfloat16": 2.0, "float16": 2.0, "float32": 4.0, "fp8": 1.0, "awq": 0.55, "gptq": 0.55,
     "mxfp4": MXFP4_BYTES,
 }  # fmt: skip
+__all__ += ["mxfp4_backend", "mxfp4_padding"]
 # Compute capability of each flavor's GPU (NVIDIA's tables) and the first one each kernel runs on
 # in vLLM (see the module docstring): native FP8 math, FP8 Marlin (weight-only), Marlin MXFP4.
 COMPUTE_CAPABILITY = {"V100S": 7.0, "L4": 8.9, "L40S": 8.9, "A100": 8.0, "H100": 9.0}
 FP8_NATIVE_CC = 8.9
 MARLIN_CC = 8.0
+# MXFP4 experts as loaded, not as stored: vLLM's MoE kernels pad the expert matrices
+# (vllm/model_executor/layers/quantization/mxfp4.py `create_weights`). Marlin needs n % 256 and
+# k % 128: intermediate/TP rounded up to 128 and hidden to 256 (gpt-oss: 2880 -> 2944 x 3072, +9.0 %;
+# vLLM 0.10.1 on H100 via Marlin logs "Model loading took 65.9651 GiB" for gpt-oss-120b, issue
+# #23278). The Triton matmul_ogs backend (H100) pads one side to 256 (+6.7 %: 0.14.1 logs "Using
+# Triton backend ... Model loading took 64.38 GiB", issue #33155). H100 used Marlin in the 0.10
+# logs and Triton in the 0.14 ones: Triton is assumed from 0.12 on (the line between is not cited).
+MXFP4_TRITON_SINCE = (0, 12, 0)
 _DTYPE_ALIASES = {
     "auto": "auto",
     "bfloat16": "bfloat16",
@@ -249,6 +258,28 @@ class KvLayout:
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def _round_up(value: int, step: int) -> int:
+    return _ceil(value, step) * step
+
+
+def mxfp4_backend(gpu_model: str | None, release: ReleaseProfile | None = None) -> str:
+    """The MoE kernel vLLM picks for MXFP4 experts: "triton" (H100, 0.12+) or "marlin"."""
+    cc = COMPUTE_CAPABILITY.get(gpu_model or "", 9.0)
+    recent = release is not None and release.version >= MXFP4_TRITON_SINCE
+    return "triton" if cc >= 9.0 and recent else "marlin"
+
+
+def mxfp4_padding(model: ModelSpec, tensor_parallel: int = 1, backend: str = "marlin") -> float:
+    """Loaded / stored bytes of the MXFP4 experts on one GPU (the kernels' padding)."""
+    hidden = model.hidden_size
+    inter = _ceil(model.moe_intermediate_size, tensor_parallel)
+    if not hidden or not inter:
+        return 1.0
+    if backend == "triton":
+        return _round_up(hidden, 256) / hidden
+    return (_round_up(hidden, 256) * _round_up(inter, 128)) / (hidden * inter)
 
 
 def kv_layout(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> KvLayout:
@@ -390,6 +421,9 @@ def estimate_memory(
     usable = (gpu_memory_mib - RESERVED_MIB) * MIB
     budget = gpu_memory_utilization * usable
     weights = weights_bytes(spec, quant, dtype) / tp
+    if quant == "mxfp4" and spec.expert_params:  # the kernels' padding (see MXFP4_TRITON_SINCE)
+        padding = mxfp4_padding(spec, tp, mxfp4_backend(gpu_model, release))
+        weights += spec.expert_params * MXFP4_BYTES * (padding - 1) / tp
     non_torch = (NON_TORCH_GIB_MULTI if tp > 1 else NON_TORCH_GIB_SINGLE) * GIB
     forward = batched * ACTIVATION_WIDTHS * (spec.hidden_size + spec.intermediate_size / tp) * act_bytes
     if sampler not in SAMPLER_BYTES:
@@ -763,7 +797,9 @@ def format_plans(plans: Sequence[Plan], width: int = TABLE_WIDTH) -> str:
     Why a plan does not fit, and the trade-offs of one that does, wrap under its row (indented), so
     that every line stays within `width` columns. The one function that prints the table.
     """
-    headers = ("flavor", "GPUs", "TP", "dtype", "weights", "KV tokens", "conc.@len", "EUR/h", "fits / why not")
+    headers = (
+        "flavor", "GPUs", "TP", "dtype", "weights", "KV tokens", "conc.@len", "EUR/h", "fits / why not",
+    )  # fmt: skip
     rows = []
     for p in plans:
         dtype = p.dtype + (f"+{p.quantization}" if p.quantization else "")

@@ -29,6 +29,8 @@ from components.sizing import (
     kv_bytes_per_token,
     kv_layout,
     longest_context,
+    mxfp4_backend,
+    mxfp4_padding,
     plan,
     quantization_support,
     sequences_held,
@@ -153,10 +155,15 @@ def test_quantization_support_by_gpu() -> None:
 def test_gpt_oss_plans_and_their_notes() -> None:
     v100 = plan("gpt-oss-20b", flavors=["ai1-1-gpu"], max_model_len=8192)
     assert not any(p.fits for p in v100) and all(any("MXFP4" in r for r in p.reasons) for p in v100)
-    # one H100 serves gpt-oss-120b at its full context on a current release (the model card's claim)
-    h100 = [p for p in plan("gpt-oss-120b", flavors=["h100-1-gpu"], gpus=1, release=NEWEST) if p.fits]
+    # one H100 holds gpt-oss-120b (the model card's claim) at a tight margin: its full context fits
+    # at gpu_memory_utilization 0.95, not at 0.9 (0.14.1 users report OOM there, issue #33155)
+    tight = {"flavors": ["h100-1-gpu"], "gpus": 1, "release": NEWEST}
+    assert not plan("gpt-oss-120b", **tight)[0].fits
+    h100 = [p for p in plan("gpt-oss-120b", gpu_memory_utilization=0.95, **tight) if p.fits]
     assert h100 and not h100[0].notes
-    a100 = [p for p in plan("gpt-oss-120b", flavors=["a100-1-gpu"], gpus=1, release=NEWEST) if p.fits]
+    # the GPT-OSS recipe: it "will fit on a single A100 (80GB)", with Marlin padding: a shorter context
+    shorter = {"flavors": ["a100-1-gpu"], "gpus": 1, "release": NEWEST, "max_model_len": 32768}
+    a100 = [p for p in plan("gpt-oss-120b", **shorter) if p.fits]
     assert a100 and any("Marlin" in n for n in a100[0].notes)
 
 
@@ -216,3 +223,31 @@ def test_from_hf_config_refuses_unsized_quantization() -> None:
     config = {**_config("qwen3-30b-a3b.config.json"), "quantization_config": {"quant_method": "bitsandbytes"}}
     with pytest.raises(ValueError, match="quant_method 'bitsandbytes'"):
         from_hf_config(config, "x/y")
+
+
+# --- MXFP4 as loaded: the kernels' padding, checked on published start-up logs ----------------------
+
+
+def test_mxfp4_loaded_weights_match_vllm_logs() -> None:
+    """gpt-oss-120b on one H100: "Model loading took 65.9651 GiB" with the Marlin kernel (vLLM
+    0.10.1, issue #23278) and "Model loading took 64.38 GiB" with the Triton backend (0.14.1,
+    issue #33155); the checkpoint itself is 60.8 GiB."""
+    spec = CATALOG["gpt-oss-120b"]
+    stored = weights_bytes(spec, "mxfp4") / GIB
+    marlin = stored + spec.expert_params * MXFP4_BYTES * (mxfp4_padding(spec, 1, "marlin") - 1) / GIB
+    triton = stored + spec.expert_params * MXFP4_BYTES * (mxfp4_padding(spec, 1, "triton") - 1) / GIB
+    assert marlin == pytest.approx(65.9651, rel=0.01)
+    assert triton == pytest.approx(64.38, rel=0.01)
+    assert mxfp4_backend("H100") == "marlin" and mxfp4_backend("H100", NEWEST) == "triton"
+    assert mxfp4_backend("A100", NEWEST) == "marlin"
+    legacy = estimate_memory(spec, FLAVORS["h100-1-gpu"].memory_mib, 1, gpu_model="H100")
+    assert legacy.weights_gib == pytest.approx(marlin)
+
+
+def test_gpt_oss_120b_at_0_9_leaves_no_kv_cache_on_h100() -> None:
+    """vLLM 0.10.1 on one H100 at the default 0.9: "Available KV cache memory: -2.14 GiB" (issue
+    #23278): the planner's budget - weights - overhead lands within 0.3 GiB of it."""
+    memory = estimate_memory(CATALOG["gpt-oss-120b"], FLAVORS["h100-1-gpu"].memory_mib, 1, gpu_model="H100")
+    left = memory.budget_gib - memory.weights_gib - memory.overhead_gib
+    assert left == pytest.approx(-2.14, abs=0.3)
+    assert memory.kv_cache_tokens == 0
