@@ -42,8 +42,10 @@ and docs/design/hybrid_kv_cache_manager.md):
     group, ceil(min(window - 1 + max_num_batched_tokens, len)/16) + 1 blocks (SlidingWindowSpec.
     max_memory_usage_bytes), so "Maximum concurrency" = num_blocks / blocks per request.
 A plan fits when that concurrency reaches `min_concurrency` (for a dense model it is the familiar
-KV tokens / max_model_len). Releases before the hybrid manager (< 0.10) kept full-length KV on
-sliding-window layers: the estimate is then optimistic for those models.
+KV tokens / max_model_len). The hybrid manager came with 0.10, the oldest line the release
+profiles support. Not modelled: a multimodal model's vision encoder run during profiling
+(Gemma 3, Mistral Small 3.2 take their encoder's activation on top) and `--disable-hybrid-kv-cache-
+manager`, which gives sliding-window layers full-length KV again.
 
 Quantisation per GPU, from vLLM's docs (docs/features/quantization/fp8.md, supported_hardware, the
 GPT-OSS recipe): FP8 computes natively (W8A8) from compute capability 8.9 (L4, L40S, H100); A100

@@ -311,7 +311,7 @@ CASES = [
     # A tight, large MoE case with hybrid attention: gpt-oss-120b on one H100 (MXFP4 experts, Marlin
     # on the 0.10/0.11 line: 65.9 GiB loaded), 1024-row sampler over a 201,088 vocabulary (7.5 GiB).
     Case(
-        "h100-gpt-oss-120b-v1-0.95",
+        "h100-gpt-oss-120b-0.11-0.95",
         "vllm-project/vllm issue #27508 (comment by matheusfvesco, 2025-10-31) "
         "https://github.com/vllm-project/vllm/issues/27508 - `vllm serve openai/gpt-oss-120b "
         "--gpu-memory-utilization 0.95 --max-num-batched-tokens 1024`: Available KV cache memory: 1.71 GiB",
@@ -322,6 +322,7 @@ CASES = [
         0.95,
         reported_kv_gib=1.71,
         options={"gpu_model": "H100", "max_num_batched_tokens": 1024},
+        release="0.11.0",  # the release of that date (the comment does not print its version)
     ),
     # vLLM 0.19.0 (the 0.17-0.20 line: lower activation peak, CUDA graphs outside the budget):
     # gpt-oss-20b on one A100 80GB, MXFP4 experts through Marlin (13.72 GiB loaded; planner 13.66).
