@@ -246,6 +246,13 @@ _NEEDED = {
     "vocab_size": "embeddings, LM head and the sampler's logits",
     "max_position_embeddings": "the longest context the model accepts",
 }
+# What transformers fills in when a model type's config.json leaves it out (the Hub's files rely
+# on these): Gemma3TextConfig's defaults, vocab 262208, 131072 positions, 5 local layers to 1
+# global (`sliding_window_pattern` 6) and tied embeddings.
+_MODEL_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gemma3_text": {"vocab_size": 262208, "max_position_embeddings": 131072, "sliding_window_pattern": 6,
+                    "tie_word_embeddings": True},
+}  # fmt: skip
 _QUANT_METHODS = {"fp8": "fp8", "fbgemm_fp8": "fp8", "awq": "awq", "gptq": "gptq", "mxfp4": "mxfp4"}
 
 
@@ -336,6 +343,8 @@ def from_hf_config(
         raise ValueError(f"{where} must be a JSON object")
     text = config.get("text_config")
     merged: dict[str, Any] = {**config, **(text if isinstance(text, Mapping) else {})}
+    for default, value in _MODEL_TYPE_DEFAULTS.get(str(merged.get("model_type", "")), {}).items():
+        merged.setdefault(default, value)
     for needed, why in _NEEDED.items():
         if merged.get(needed) is None:
             raise MissingConfigField(needed, why, where)

@@ -199,8 +199,8 @@ def test_from_hf_config_qwen3_moe() -> None:
 
 
 def test_from_hf_config_multimodal_reads_text_config() -> None:
-    """This copy writes out the Gemma3TextConfig defaults the Hub's file leaves implicit (vocab_size,
-    max_position_embeddings, sliding_window_pattern), as AutoConfig(...).to_dict() shows them."""
+    """The Hub's gemma-3-27b-it config.json leaves vocab_size, max_position_embeddings, the 5:1
+    pattern and tied embeddings to Gemma3TextConfig's defaults: the loader fills them the same way."""
     spec = from_hf_config(_config("gemma-3-27b-it.config.json"), "google/gemma-3-27b-it")
     assert (spec.num_hidden_layers, spec.sliding_window_layers, spec.sliding_window) == (62, 52, 1024)
     assert spec.tie_word_embeddings and spec.quantization is None
@@ -211,10 +211,14 @@ def test_from_hf_config_names_the_missing_field() -> None:
     config = _config("gemma-3-27b-it.config.json")
     text = config["text_config"]
     assert isinstance(text, dict)
-    del text["vocab_size"]
+    del text["num_hidden_layers"]
     with pytest.raises(MissingConfigField) as err:
         from_hf_config(config, "google/gemma-3-27b-it")
-    assert err.value.field == "vocab_size" and "`vocab_size`" in str(err.value)
+    assert err.value.field == "num_hidden_layers" and "`num_hidden_layers`" in str(err.value)
+    qwen = _config("qwen3-30b-a3b.config.json")
+    del qwen["vocab_size"]  # no model-type default for Qwen: named
+    with pytest.raises(MissingConfigField, match="vocab_size"):
+        from_hf_config(qwen, "Qwen/Qwen3-30B-A3B")
     with pytest.raises(MissingConfigField, match="_name_or_path"):
         from_hf_config(_config("qwen3-30b-a3b.config.json"))
 
