@@ -34,7 +34,7 @@ from components.settings import rules_gpu
 from components.settings.keys import PROJECT, StackConfig
 from components.settings.problems import Problems, set_command
 from components.settings.rules_base import Findings
-from components.sizing import FLAVORS, TABLE_WIDTH, Plan, format_plans, plan
+from components.sizing import FLAVORS, TABLE_WIDTH, NoFittingPlan, Plan, best_plan, format_plans, plan
 
 # Stack key -> the CLI flag that sets it (problems name both).
 FLAGS = {
@@ -263,8 +263,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _best_with_planner(spec: ModelSpec, kwargs: dict[str, Any], cfg: StackConfig) -> int:
     """Options a stack has no key for (--min-concurrency, several flavors): the planner's own advice."""
-    from components.sizing import NoFittingPlan, best_plan
-
     try:
         chosen = best_plan(spec, **kwargs)
     except NoFittingPlan as exc:
