@@ -127,9 +127,9 @@ _WEIGHT_BYTES = {
 }  # fmt: skip
 __all__ += ["mxfp4_backend", "mxfp4_padding"]
 # Compute capability of each flavor's GPU (NVIDIA's tables) and the first one each kernel runs on
-# in vLLM (see the module docstring): native FP8 math, FP8 Marlin (weight-only), Marlin MXFP4.
+# in vLLM (see the module docstring): FP8 Marlin and Marlin MXFP4 (weight-only) from 8.0; native FP8
+# math is the flavors' `fp8` flag (components.platform).
 COMPUTE_CAPABILITY = {"V100S": 7.0, "L4": 8.9, "L40S": 8.9, "A100": 8.0, "H100": 9.0}
-FP8_NATIVE_CC = 8.9
 MARLIN_CC = 8.0
 # MXFP4 experts as loaded, not as stored: vLLM's MoE kernels pad the expert matrices
 # (vllm/model_executor/layers/quantization/mxfp4.py `create_weights`). Marlin needs n % 256 and
