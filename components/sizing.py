@@ -37,7 +37,9 @@ and docs/design/hybrid_kv_cache_manager.md):
                  within 1.5x); each type is cut into ceil(layers / group_size) groups (the last
                  padded); all groups share one pool of blocks whose page holds group_size layers;
     num_blocks = kv_cache_bytes // (block_size x group_size x per-layer bytes per token);
-    "GPU KV cache size" = num_blocks // number of groups x block_size (what vLLM logs);
+    "GPU KV cache size" = num_blocks // number of groups x block_size (what vLLM logs up to at
+                 least 0.19, vllm#40691; later code logs max concurrency x max_model_len instead,
+                 vllm#38364/#40694: the product of this planner's `conc.@len` and the context);
     one request needs ceil(len/16) blocks in each full-attention group and, in each sliding-window
     group, ceil(min(window - 1 + max_num_batched_tokens, len)/16) + 1 blocks (SlidingWindowSpec.
     max_memory_usage_bytes), so "Maximum concurrency" = num_blocks / blocks per request.
