@@ -215,3 +215,21 @@ def test_pulumi_preview_refuses_an_unknown_subsidiary_before_asking_the_catalog(
     assert "vllm-ai-deploy:ovhSubsidiary" in printed and "unknown OVHcloud subsidiary 'XX'" in printed
     assert "pulumi config set vllm-ai-deploy:ovhSubsidiary FR" in printed
     assert not (tmp_path / "cache").exists()  # no catalog was fetched
+
+
+def test_the_plan_cli_prices_from_the_catalog_in_its_currency(
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from components.plan import main
+
+    monkeypatch.setenv("VLLM_AI_DEPLOY_CACHE_DIR", str(tmp_path))
+    argv = ["mistral-small-24b", "--flavor", "l40s-1-gpu", "--subsidiary", "GB"]
+    argv += ["--catalog-url", emulator.base_url]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "GBP/h" in out and "EUR/h" not in out
+    assert "Prices: OVHcloud public catalog (GB" in out
+    assert "pulumi config set vllm-ai-deploy:ovhSubsidiary GB" in out
