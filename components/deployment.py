@@ -69,7 +69,7 @@ def planner_report(settings: Settings) -> str:
         f"{plan.dtype}, context {plan.max_model_len:,} tokens, {plan.kv_cache_tokens:,} KV tokens); "
         f"{replicas}, about {cost['amount']:.2f} {cost['currency']}/h (estimate). Planner's table:"
     )
-    return head + "\n" + sizing.format_plans(list(settings.plans))
+    return head + "\n" + sizing.format_plans(list(settings.plans)) + "\n" + str(cost["sourceNote"])
 
 
 class VllmDeployment(pulumi.ComponentResource):
@@ -84,7 +84,10 @@ class VllmDeployment(pulumi.ComponentResource):
         flavor, gpus         the plan's GPU flavor and GPUs per replica
         tensorParallel       vLLM's tensor-parallel size
         maxModelLen          the context length vLLM serves
-        estimatedHourlyCost  {amount, perReplica, replicas, currency, note[, maxAmount, maxReplicas]}
+        estimatedHourlyCost  {amount, perReplica, replicas, currency, note, source, date, subsidiary,
+                             sourceNote[, maxAmount, maxReplicas]}: source and date of the prices
+                             (the OVHcloud public catalog and the day it was fetched, or the
+                             built-in estimates with date null)
         state                the app's state when last seen
         infoUrl, monitoringUrl  the platform's pages of the app
         labelSelector        the deployment label the tokens are scoped to

@@ -33,13 +33,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-# python-ovh `ENDPOINTS` and `OAUTH2_TOKEN_URLS` (ovh/client.py). An endpoint may also be given as
-# a URL (go-ovh accepts one too): the emulator, or a proxy.
-ENDPOINTS = {
-    "ovh-eu": "https://eu.api.ovh.com/1.0",
-    "ovh-us": "https://api.us.ovhcloud.com/1.0",
-    "ovh-ca": "https://ca.api.ovh.com/1.0",
-}
+from components.pricing import API_BASES
+
+# python-ovh `ENDPOINTS` (one table, the catalog's too: components.pricing.API_BASES) and
+# `OAUTH2_TOKEN_URLS` (ovh/client.py). An endpoint may also be given as a URL (go-ovh accepts one
+# too): the emulator, or a proxy.
+ENDPOINTS = API_BASES
 OAUTH2_TOKEN_URLS = {
     "ovh-eu": "https://www.ovh.com/auth/oauth2/token",
     "ovh-ca": "https://ca.ovh.com/auth/oauth2/token",
