@@ -47,6 +47,15 @@ class VolumeSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The shared model cache (`cacheStack`): the platform stack and this model's prefix in it."""
+
+    stack: str  # <org>/platform/<region>, read through a StackReference
+    prefix: str  # under the platform's cachePrefix (components.cache.model_prefix or cachePrefix)
+    explicit_prefix: bool = False
+
+
+@dataclass(frozen=True)
 class ScalingSettings:
     """Fixed replicas, or autoscaling between min and max (min 0: scale to zero)."""
 
@@ -120,6 +129,7 @@ class Settings(BaseModel):
     labels: dict[str, str]
     gpu_quota: int
     hf_token: SecretStr | None = Field(default=None, repr=False)
+    cache: CacheSettings | None = None  # the shared model cache, when the stack opts in
     warnings: tuple[str, ...] = ()
 
     @property
