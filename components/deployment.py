@@ -216,6 +216,9 @@ class VllmDeployment(pulumi.ComponentResource):
             hub = self.cache_source.apply(lambda src: src.to_volume(settings.cache_path))
             self.spec["volumes"] = [hub if v["mountPath"] == settings.cache_path else v
                                     for v in self.spec["volumes"]]
+            # Nothing of this stack is registered before the platform stack's outputs are checked
+            # (a bad cacheStack fails the preview before any resource reaches the engine).
+            child = pulumi.ResourceOptions(parent=self, depends_on=self.cache_source.apply(lambda _: [ref]))
 
         self.app = AiApp(
             f"{name}-app",

@@ -180,7 +180,7 @@ def hub_bytes_on_volume(app: Record, now: float) -> float:
         return have
     if last["downloadSeconds"] <= 0:
         return float(last["modelBytes"])
-    done = min((now - last["runningAt"]) / last["downloadSeconds"], 1.0)
+    done = min((now - float(last["runningAt"])) / float(last["downloadSeconds"]), 1.0)
     return have + float(last["hubBytesPerReplica"]) * done
 
 
