@@ -211,7 +211,13 @@ class VllmDeployment(pulumi.ComponentResource):
         self.cache_source: pulumi.Output[cache.CacheSource] | None = None
         if settings.cache is not None:
             check_cache_prefix(settings, Path.cwd())
-            ref = pulumi.StackReference(settings.cache.stack, opts=child)
+            # Named after the key: the engine's own error for a stack it cannot read names it.
+            ref = pulumi.StackReference(f"{settings.project}:cacheStack", stack_name=settings.cache.stack,
+                                        opts=child)
+            pulumi.log.info(f"cacheStack: /hub from the bucket of platform stack {settings.cache.stack} "
+                            f"under .../{settings.cache.prefix}; a stack that does not exist fails here: "
+                            f"pulumi config set {settings.project}:cacheStack <org>/platform/<region>",
+                            resource=self)
             self.cache_source = cache_source(settings, ref)
             hub = self.cache_source.apply(lambda src: src.to_volume(settings.cache_path))
             self.spec["volumes"] = [hub if v["mountPath"] == settings.cache_path else v

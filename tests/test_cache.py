@@ -32,6 +32,7 @@ OUTPUTS: dict[str, Any] = {
     "secretAccessKey": "secret-secret",
 }
 MISTRAL = "mistralai/Mistral-Small-24B-Instruct-2501"
+REF = f"{PROJECT}:cacheStack"  # the StackReference's resource name
 
 
 # ------------------------------------------------------------------------------------ pure
@@ -148,15 +149,16 @@ def run_dev(monkeypatch: pytest.MonkeyPatch, outputs: dict[str, dict[str, Any]] 
     config = stack_config(REPO, "dev")
     config.update({f"{PROJECT}:cacheStack": PLATFORM, "ovhai:region": "GRA"})
     config.update({k if ":" in k else f"{PROJECT}:{k}": v for k, v in overrides.items()})
-    # The StackReference is mocked: its outputs are these (see the module docstring).
-    mocks = RecordingMocks(stack_outputs={PLATFORM: dict(OUTPUTS)} if outputs is None else outputs)
+    # The StackReference is mocked: its outputs are these (see the module docstring). The mock
+    # answers by resource name, which is the key's (the engine's read error then names it).
+    mocks = RecordingMocks(stack_outputs={REF: dict(OUTPUTS)} if outputs is None else outputs)
     return run_program(REPO / "__main__.py", project=PROJECT, stack="dev", config=config, mocks=mocks)
 
 
 def test_the_dev_stack_with_a_cache_mounts_hub_from_the_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     run = run_dev(monkeypatch)
     refs = run.mocks.of_kind("pulumi:pulumi:StackReference")
-    assert [r.inputs["name"] for r in refs] == [PLATFORM]
+    assert [(r.name, r.inputs["name"]) for r in refs] == [(REF, PLATFORM)]
     (app,) = run.mocks.of_kind("app")
     volumes = {v["mountPath"]: v for v in app.inputs["spec"]["volumes"]}
     assert volumes["/hub"] == {
