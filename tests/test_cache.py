@@ -9,6 +9,7 @@ which tests/test_platform_stack_cli.py exercises as far as the engine allows.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -230,3 +231,23 @@ def test_a_prefix_of_another_model_fails_naming_the_key(monkeypatch: pytest.Monk
     assert f"{PROJECT}:cachePrefix" in message and "collides" in message
     assert "pulumi config rm vllm-ai-deploy:cachePrefix" in message
     assert mocks.resources == [] or _api_objects(mocks) == []
+
+
+def test_another_stack_file_of_the_project_on_the_same_cache_is_a_collision(tmp_path: Path) -> None:
+    from components.deployment import check_cache_prefix
+
+    settings = load(cacheStack=PLATFORM, cachePrefix="shared")
+    (tmp_path / "Pulumi.qwen-7b-staging.yaml").write_text(
+        f"config:\n  {PROJECT}:model: qwen2.5-7b\n  {PROJECT}:cacheStack: {PLATFORM}\n"
+        f"  {PROJECT}:cachePrefix: shared/qwen\n")
+    (tmp_path / "Pulumi.mistral-small-prod.yaml").write_text(  # the same model: sharing is fine
+        f"config:\n  {PROJECT}:model: mistral-small-24b\n  {PROJECT}:cacheStack: {PLATFORM}\n"
+        f"  {PROJECT}:cachePrefix: shared\n")
+    with pytest.raises(pulumi.RunError) as info:
+        check_cache_prefix(settings, tmp_path)
+    message = str(info.value)
+    assert f"{PROJECT}:cachePrefix" in message
+    assert "stack qwen-7b-staging's Qwen/Qwen2.5-7B-Instruct" in message
+    assert "mistral-small-prod" not in message
+    (tmp_path / "Pulumi.qwen-7b-staging.yaml").unlink()
+    check_cache_prefix(settings, tmp_path)  # no other model there: fine
