@@ -21,10 +21,17 @@ The Hub download model is off unless asked (`POST /_emulator/datastore {"hubDown
 the rest of the suite's apps start in the fast timings they always had. Scale: the fast timings'
 INITIALIZING over the realistic one (1 / 90), as the autoscaler scales its windows.
 
-Routes: emulator/datastore_api.py. Bandwidths are the project's estimates (components/cache.py,
-held equal by tests/test_cache_emulator.py);
-the model size is read from the model name's parameter count ("24B": 24e9 x 2 bytes, 16-bit
-checkpoints), or the label `emulator/model-bytes`.
+Sources: OVHcloud's "AI Deploy - App concept" (INITIALIZING: "the remote data (if any) is
+synchronized"; https://support.us.ovhcloud.com/hc/en-us/articles/35646238993299), "Data - Concept
+and best practices" (volumes are synchronized from Object Storage before the start; `cache` lets
+workloads re-use a volume instead of a new one each time;
+https://docs.ovhcloud.com/en/guides/public-cloud/ai-machine-learning/ai-data), the schema's
+`.../ai/app/{appId}/datasync` and shared/ovhai/API.md. Routes: emulator/datastore_api.py.
+
+Bandwidths are the project's estimates (components/cache.py, held equal by
+tests/test_cache_emulator.py); the model size is read from the model name's parameter count
+("24B": 24e9 x 2 bytes, 16-bit checkpoints), or the label `emulator/model-bytes`. Not modelled:
+the replicas a scaling or a rolling update adds (they would pull too), a wake from zero.
 """
 
 from __future__ import annotations
