@@ -44,6 +44,7 @@ PROJECT = "vllm-ai-deploy"
 @dataclass
 class Variant:
     name: str
+    seed_cpu_seconds: float | None  # a CPU app that downloaded and pushed before the GPU app
     first_seconds: float
     first_hub_bytes: float
     push_seconds: float | None
@@ -105,25 +106,46 @@ def push(base_url: str, app_id: str, prefix: str) -> float:
     return time.monotonic() - started
 
 
+def delete(api: httpx.Client, app_id: str) -> None:
+    api.delete(f"/v1/app/{app_id}", params={"force": "true"}).raise_for_status()
+    deadline = time.monotonic() + 30  # its GPUs back before the next variant starts
+    while api.get(f"/v1/app/{app_id}").status_code != 404 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def preseed(api: httpx.Client, base_url: str, settings: Settings, source: cache.CacheSource) -> float:
+    """The alternative to a push from the GPU app: a CPU app with the same /hub downloads the
+    weights and pushes them before any GPU app starts. Seconds it ran."""
+    spec = app_spec(settings, source)
+    spec.update(name=f"{spec['name']}-seed", resources={"flavor": "ai1-1-cpu", "cpu": 2})
+    started = time.monotonic()
+    response = api.post("/v1/app", json=spec)
+    response.raise_for_status()
+    app_id = response.json()["id"]
+    wait(api, app_id, health=True)
+    push(base_url, app_id, source.volume_source)
+    seconds = time.monotonic() - started
+    delete(api, app_id)
+    return seconds
+
+
 def run_variant(api: httpx.Client, base_url: str, settings: Settings,
-                source: cache.CacheSource | None) -> Variant:
+                source: cache.CacheSource | None, *, seed: bool = False) -> Variant:
+    seeded = preseed(api, base_url, settings, source) if seed and source is not None else None
     response = api.post("/v1/app", json=app_spec(settings, source))
     response.raise_for_status()
     app_id = response.json()["id"]
     first = wait(api, app_id, health=True)
     one = last_start(api, app_id)
-    pushed = push(base_url, app_id, source.volume_source) if source is not None else None
+    pushed = push(base_url, app_id, source.volume_source) if source is not None and not seed else None
     api.put(f"/v1/app/{app_id}/stop").raise_for_status()
     wait(api, app_id, state="STOPPED")
     api.put(f"/v1/app/{app_id}/start").raise_for_status()
     second = wait(api, app_id, health=True)
     two = last_start(api, app_id)
-    api.delete(f"/v1/app/{app_id}", params={"force": "true"}).raise_for_status()
-    deadline = time.monotonic() + 30  # its GPUs back before the next variant starts
-    while api.get(f"/v1/app/{app_id}").status_code != 404 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return Variant("cache" if source else "no cache", first, one["hubBytes"], pushed, second,
-                   two["hubBytes"], two["storeBytes"])
+    delete(api, app_id)
+    name = "pre-seed" if seeded is not None else "push" if source else "no cache"
+    return Variant(name, seeded, first, one["hubBytes"], pushed, second, two["hubBytes"], two["storeBytes"])
 
 
 def _gb(value: float) -> str:
@@ -139,13 +161,17 @@ def report(settings: Settings, variants: list[Variant]) -> str:
         f"{_gb(est.weights_bytes)}; emulator (fast timings, download scale "
         f"{datastore.scale(FAST):.4f}), over HTTP",
         "",
-        f"{'variant':10} {'1st start s':>11} {'1st Hub':>9} {'push s':>7} {'2nd start s':>11} "
-        f"{'2nd Hub':>8} {'2nd bucket':>10}",
+        "(GPU app: 1st and 2nd start; push: AiCachePush from the GPU app after its 1st start;",
+        " pre-seed: a CPU app downloads and pushes before the GPU app is created)",
+        f"{'variant':10} {'CPU seed s':>10} {'1st start s':>11} {'1st Hub':>9} {'push s':>7} "
+        f"{'2nd start s':>11} {'2nd Hub':>8} {'2nd bucket':>10}",
     ]
     for v in variants:
         pushed = f"{v.push_seconds:7.2f}" if v.push_seconds is not None else f"{'-':>7}"
+        seeded = f"{v.seed_cpu_seconds:10.2f}" if v.seed_cpu_seconds is not None else f"{'-':>10}"
         second = f"{v.second_seconds:11.2f} {_gb(v.second_hub_bytes):>8} {_gb(v.second_bucket_bytes):>10}"
-        lines.append(f"{v.name:10} {v.first_seconds:11.2f} {_gb(v.first_hub_bytes):>9} {pushed} {second}")
+        lines.append(f"{v.name:10} {seeded} {v.first_seconds:11.2f} {_gb(v.first_hub_bytes):>9} {pushed} "
+                     f"{second}")
     mb = {name: value / 1e6 for name, value in (("hub", cache.HUB_BYTES_PER_SECOND),
           ("pull", cache.BUCKET_PULL_BYTES_PER_SECOND), ("push", cache.BUCKET_PUSH_BYTES_PER_SECOND))}
     currency = settings.plan.currency
@@ -161,6 +187,9 @@ def report(settings: Settings, variants: list[Variant]) -> str:
         f"  start from the bucket: {est.bucket_seconds:6.0f} s pull     + {est.load_seconds:.0f} s load = "
         f"{est.later_start / 60:5.1f} min, 0 GB from the Hub, about {bucket_cost:.2f} {currency}",
         f"  push after the first start: {est.push_seconds:.0f} s while serving (no GPU time added)",
+        f"  pre-seed instead: a CPU app for {(est.hub_seconds + est.push_seconds) / 60:.1f} min saves the "
+        f"first GPU start {(est.first_start - est.later_start) / 60:.1f} min of {gpus} GPUs "
+        f"(about {hub_cost - bucket_cost:.2f} {currency}), once per model and region",
         f"  saved per later start: {(est.first_start - est.later_start) / 60:.1f} min of "
         f"{gpus} GPUs, {_gb(est.weights_bytes)} of Hub traffic",
     ]
@@ -176,8 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         base_url=emu.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
     ) as api:
         api.post("/_emulator/datastore", json={"hubDownloads": True}).raise_for_status()
+        source = gra_source(settings)
         variants = [run_variant(api, emu.base_url, settings, None),
-                    run_variant(api, emu.base_url, settings, gra_source(settings))]
+                    run_variant(api, emu.base_url, settings, source)]
+        # The pre-seed needs an empty prefix: the same bucket, another container name.
+        seeded = cache.CacheSource(f"{source.bucket}-seeded", source.region, source.alias, source.prefix,
+                                   source.s3_endpoint)
+        variants.append(run_variant(api, emu.base_url, settings, seeded, seed=True))
     print(report(settings, variants))
     if args.json:
         args.json.write_text(json.dumps([asdict(v) for v in variants], indent=2) + "\n")
