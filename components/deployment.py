@@ -77,7 +77,8 @@ def planner_report(settings: Settings) -> str:
     )
     starts = cache.estimate_starts(settings.model).describe(cached=settings.cache is not None)
     deadline = f"readiness deadline {settings.readiness_timeout_seconds} s (covers a start from the Hub)"
-    return head + "\n" + sizing.format_plans(list(settings.plans)) + f"\nEstimates: {starts}; {deadline}."
+    return (head + "\n" + sizing.format_plans(list(settings.plans)) + "\n" + str(cost["sourceNote"])
+            + f"\nEstimates: {starts}; {deadline}.")
 
 
 # ------------------------------------------------------------------------------ the model cache
@@ -182,7 +183,10 @@ class VllmDeployment(pulumi.ComponentResource):
         flavor, gpus         the plan's GPU flavor and GPUs per replica
         tensorParallel       vLLM's tensor-parallel size
         maxModelLen          the context length vLLM serves
-        estimatedHourlyCost  {amount, perReplica, replicas, currency, note[, maxAmount, maxReplicas]}
+        estimatedHourlyCost  {amount, perReplica, replicas, currency, note, source, date, subsidiary,
+                             sourceNote[, maxAmount, maxReplicas]}: source and date of the prices
+                             (the OVHcloud public catalog and the day it was fetched, or the
+                             built-in estimates with date null)
         state                the app's state when last seen
         infoUrl, monitoringUrl  the platform's pages of the app
         labelSelector        the deployment label the tokens are scoped to

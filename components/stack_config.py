@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components import price_catalog
+from components.pricing import PriceList
 from components.settings import Settings, load_settings
 
 PROVIDER_NAMESPACE = "ovhai"
@@ -50,11 +52,19 @@ def load_stack_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The running stack's settings; raises `SettingsError` naming every bad key and its fix."""
     project = pulumi.get_project()
     raw, secret, provider = read_stack_config(project)
-    return load_settings(
+    env = os.environ if environ is None else environ
+
+    def load(catalog_prices: PriceList | None) -> Settings:
+        return load_settings(raw, stack=pulumi.get_stack(), project=project, secret_keys=secret,
+                             environ=env, provider_config=provider, catalog_prices=catalog_prices)
+
+    # Every rule first, with the built-in prices: a bad config fails before any request. Then the
+    # public catalog's prices (fetched, or read from the cache) and the rules again (pure, ms).
+    load(None)
+    catalog_prices = price_catalog.prices_for_config(
         raw,
-        stack=pulumi.get_stack(),
-        project=project,
-        secret_keys=secret,
-        environ=os.environ if environ is None else environ,
-        provider_config=provider,
+        ovh_endpoint=str(_all_config().get("ovh:endpoint") or ""),
+        ovhai_endpoint=str(provider.get(f"{PROVIDER_NAMESPACE}:endpoint") or env.get("OVHAI_ENDPOINT", "")),
+        environ=env,
     )
+    return load(catalog_prices)

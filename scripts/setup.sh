@@ -13,6 +13,11 @@ fi
 .venv/bin/python -m pip install --quiet -r requirements-dev.txt
 echo "set up: $(.venv/bin/python --version) in .venv"
 
+# actionlint for tests/test_workflows.py, built from its Go module (skipped without Go).
+if command -v go >/dev/null; then
+  echo "set up: actionlint at $(bash scripts/install-actionlint.sh | tail -n 1)"
+fi
+
 if [ "${SKIP_PULUMI_INSTALL:-}" = "1" ]; then
   echo "set up: SKIP_PULUMI_INSTALL=1, the Pulumi CLI was not installed (the end-to-end tests need it)"
   exit 0

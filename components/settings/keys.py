@@ -26,6 +26,7 @@ from components.platform import (
     MAX_WINDOW_SECONDS,
     PROJECT,
 )
+from components.pricing import SUBSIDIARIES
 from components.settings.environments import PINNED_VLLM_IMAGE
 from components.vllm_releases import CUDA_VARIANTS, NEWEST, format_version
 
@@ -338,7 +339,27 @@ class StackConfig(BaseModel):
     gpuQuota: int = Field(4, json_schema_extra=_key("8", "The project's GPU quota (default 4)."))
     prices: list[str] = Field(
         default_factory=list,
-        json_schema_extra=_key("'[\"l40s-1-gpu=1.40\"]'", "Hourly price overrides, flavor=EUR per GPU-hour."),
+        json_schema_extra=_key(
+            "'[\"l40s-1-gpu=1.40\"]'",
+            "Hourly price overrides, flavor=price per GPU-hour in the subsidiary's currency.",
+        ),
+    )
+    ovhSubsidiary: str = Field(
+        "FR",
+        json_schema_extra=_key(
+            "GB",
+            "OVHcloud subsidiary whose public catalog prices the plans, in its currency: "
+            + _or(tuple(SUBSIDIARIES)) + ".",
+            choices=tuple(SUBSIDIARIES),
+        ),
+    )
+    priceCatalogUrl: str = Field(
+        "",
+        json_schema_extra=_key(
+            "http://127.0.0.1:19080",
+            "Public catalog the prices come from (an API base or the catalog URL); empty: the API "
+            "of ovh:endpoint or of the subsidiary; none: the built-in estimates.",
+        ),
     )
 
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from components import sizing, vllm
+from components import pricing, sizing, vllm
 from components.settings import rules_access as access
 from components.settings import rules_gpu as gpu
 from components.settings import rules_identity as identity
 from components.settings import rules_lifecycle as lifecycle
+from components.settings import rules_prices as price_rules
 from components.settings import rules_scaling as scaling_rules
 from components.settings import rules_volumes as volume_rules
 from components.settings.environments import ENVIRONMENT_DEFAULTS
@@ -35,8 +36,10 @@ def resolve(
     secret_keys: Collection[str],
     environ: Mapping[str, str],
     provider_config: Mapping[str, Any],
+    catalog_prices: pricing.PriceList | None = None,
 ) -> Settings | None:
-    """Every rule on one config; None when any problem was reported (they are in `problems`)."""
+    """Every rule on one config; None when any problem was reported (they are in `problems`).
+    `catalog_prices`: the public catalog's prices as fetched by the program (None: not fetched)."""
     p = Findings(problems)
     env = identity.environment(cfg, stack, p)
     defaults = gpu.pinned_default_image(cfg, p, ENVIRONMENT_DEFAULTS[env or "dev"])
@@ -64,9 +67,16 @@ def resolve(
     if cfg.gpuQuota < 1:
         p.add("gpuQuota", f"must be at least 1 (got {cfg.gpuQuota})", value="4")
     prices = gpu.prices(cfg, p)
+    sub = price_rules.subsidiary(cfg, p)
+    url_ok = price_rules.catalog_url_ok(cfg, p)
+    price_list: pricing.PriceList | None = None
+    if sub is not None and url_ok and prices is not None:
+        price_list = price_rules.price_list(cfg, sub, catalog_prices, prices, p)
     chosen: tuple[sizing.Plan, list[sizing.Plan]] | None = None
-    if model is not None and gmu is not None and prices is not None and gpu.planner_inputs_ok(cfg, p):
-        chosen = gpu.plan(cfg, model, gmu, prices, p, release)
+    if model is not None and gmu is not None and price_list is not None and gpu.planner_inputs_ok(cfg, p):
+        chosen = gpu.plan(cfg, model, gmu, price_list.per_gpu_hour(), p, release)
+        if chosen is not None:
+            chosen = price_rules.label_currency(chosen, price_list)
     if chosen is not None and scaling is not None:
         scaling_rules.quota(cfg, chosen[0], scaling, p)
     kv_bytes = gpu.fixed_kv_cache(cfg, p, release, chosen[0] if chosen is not None else None)
@@ -103,6 +113,7 @@ def resolve(
         adopt_app_id=cfg.adoptAppId.strip(),
         labels=labels,
         gpu_quota=cfg.gpuQuota,
+        price_list=price_list,
         hf_token=SecretStr(hf_token) if hf_token else None,
         cache=cache,
         warnings=tuple(p.warnings),
@@ -122,7 +133,9 @@ class Resolver:
         secret_keys: Collection[str],
         environ: Mapping[str, str],
         provider_config: Mapping[str, Any],
+        catalog_prices: pricing.PriceList | None = None,
     ) -> None:
+        self._catalog_prices = catalog_prices
         self._cfg, self._problems = cfg, problems
         self._stack, self._project, self._secret_keys = stack, project, secret_keys
         self._environ, self._provider_config = environ, provider_config
@@ -136,4 +149,5 @@ class Resolver:
             secret_keys=self._secret_keys,
             environ=self._environ,
             provider_config=self._provider_config,
+            catalog_prices=self._catalog_prices,
         )
