@@ -191,6 +191,7 @@ class VllmDeployment(pulumi.ComponentResource):
         infoUrl, monitoringUrl  the platform's pages of the app
         labelSelector        the deployment label the tokens are scoped to
         operatorToken        an operator token for automation, when asked for (secret)
+        cache                {volumeSource, s3Url, region} of /hub, with cacheStack
     """
 
     endpoint: pulumi.Output[str]  # the app's URL

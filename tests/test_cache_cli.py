@@ -124,6 +124,8 @@ def test_up_pushes_the_first_start_and_the_cache_outlives_the_stack(
     admin(emu, "POST", "/_emulator/datastore", json={"hubDownloads": True, "scale": 0.002})
     model.config_set("vllm-ai-deploy:cacheStack", PLATFORM)
 
+    planned = model.run("preview", timeout=300)  # the push is planned, the report says where from
+    assert "vllm-cache-push" in planned.stdout and "later starts from the bucket" in planned.stdout
     model.run("up", "--yes", "--skip-preview", timeout=600)
     outputs = model.outputs()
     assert outputs["cache"]["volumeSource"] == f"vllm-model-cache-gra@S3GRA/{PREFIX}"

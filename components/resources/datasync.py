@@ -32,6 +32,7 @@ from components.ovhai import ApiError
 from components.resources.fingerprint import redact
 from components.resources.progress import log
 from components.resources.provider_base import ApiProvider
+from components.resources.spec_diff import contains_unknown
 
 PROVIDER_KEY = "__provider"
 DONE_STATES = frozenset({"DONE"})
@@ -82,15 +83,19 @@ class AiCachePushProvider(ApiProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = {k: v for k, v in news.items() if v is not None}
         failures = []
-        if not isinstance(inputs.get("appId", ""), str):
-            failures.append(CheckFailure("appId", "must be the app's id"))
+        app_id = inputs.get("appId")
+        if not contains_unknown(app_id) and not (isinstance(app_id, str) and app_id):
+            failures.append(CheckFailure("appId", "must be the app's id"))  # unknown at preview: fine
         timeout = inputs.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        if contains_unknown(timeout):
+            pass
+        elif isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             failures.append(CheckFailure("timeoutSeconds", "must be a number of seconds > 0"))
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in ("appId", "prefix") if olds.get(k) != news.get(k)]
+        replaces = [k for k in ("appId", "prefix")
+                    if contains_unknown(news.get(k)) or olds.get(k) != news.get(k)]
         changed = bool(replaces) or olds.get("timeoutSeconds") != news.get("timeoutSeconds")
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
