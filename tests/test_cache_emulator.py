@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -197,3 +198,22 @@ def test_the_cache_push_resource_through_the_provider_process(
         assert [f for f, _ in refused] == ["timeoutSeconds"]
     store = api.get("/_emulator/datastore").json()["store"]
     assert store[f"S3GRA|vllm-model-cache-gra|{prefix}"] == {"org/model-5B": MODEL_BYTES}
+
+
+def test_the_cache_survives_an_emulator_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    prefix = f"models/{uuid.uuid4().hex[:8]}"
+    with start_emulator(admin_token=ADMIN, state_file=state) as first, httpx.Client(
+        base_url=first.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+    ) as c:
+        c.post("/_emulator/datastore", json={"hubDownloads": True, "scale": SCALE}).raise_for_status()
+        app = create(c, prefix)
+        serve(c, app["id"])
+        push(c, app["id"])
+    with start_emulator(admin_token=ADMIN, state_file=state) as second, httpx.Client(
+        base_url=second.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+    ) as c:
+        assert c.get("/_emulator/datastore").json()["store"][f"S3GRA|vllm-model-cache-gra|{prefix}"]
+        fresh = create(c, prefix)
+        serve(c, fresh["id"])
+        assert starts(c, fresh["id"])[-1]["hubBytes"] == 0
