@@ -9,8 +9,8 @@ Routes (see ../shared/ovhai/API.md and cloud-ai-schema.json):
   `ovh_auth`), then handled by the regional handlers (`/v1/...`) as the project's operator, so an
   app created through one door is seen through the other. Lists become bare arrays (this door's
   shape), errors `{"class": "Client::...", "message"}`;
-- `POST .../ai/app/{appId}/datasync` (`{direction: pull|push, volume?}`): 204 once the app is
-  found (the emulator has no object storage to sync);
+- `POST .../ai/app/{appId}/datasync` (`{direction: pull|push, volume?}`): the regional handler's
+  datastore model (emulator/datastore.py), answered with its `DataSync` (200, as the schema says);
 - `GET|POST .../ai/data/region/{region}/alias`, `GET|DELETE .../alias/{alias}`: datastore aliases,
   kept in memory (credentials are never rendered back);
 - another service name: 404 `Client::NotFound` "This service does not exist".
@@ -43,13 +43,12 @@ from .ovh_auth import ALL_METHODS, OAUTH2_TOKEN_SECONDS, OvhDoorConfig, OvhRefus
 PREFIX = "/1.0"
 # The public door's AI paths that the regional handlers serve: (pattern of the rest, /v1 path).
 _MAPPED: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^app(/[^/]+(/(start|stop|scalingstrategy|image|label|log))?)?$"), "/v1/{rest}"),
+    (re.compile(r"^app(/[^/]+(/(start|stop|scalingstrategy|image|label|log|datasync))?)?$"), "/v1/{rest}"),
     (re.compile(r"^token(/[^/]+(/renew)?)?$"), "/v1/{rest}"),
     (re.compile(r"^capabilities/quota$"), "/v1/capabilities/quota"),
     (re.compile(r"^capabilities/region/[^/]+/flavor(?P<tail>/[^/]+)?$"), "/v1/capabilities/flavor{tail}"),
 ]
 _LISTS = re.compile(r"^(app|token|capabilities/region/[^/]+/flavor)$")
-_DATASYNC = re.compile(r"^app/(?P<app>[^/]+)/datasync$")
 _ALIAS = re.compile(r"^data/region/(?P<region>[^/]+)/alias(/(?P<alias>[^/]+))?$")
 ALIAS_FIELDS = ("alias", "endpoint", "owner", "type", "prefix")
 CLASS_OF = {400: "Client::BadRequest", 401: "Client::Unauthorized", 402: "Client::PaymentRequired",
@@ -119,11 +118,6 @@ async def ai(request: Request) -> Response:
     found = _ALIAS.match(rest)
     if found:
         return await _aliases(request, context, found["region"].upper(), found["alias"], body)
-    found = _DATASYNC.match(rest)
-    if found and request.method == "POST":
-        status, answer = await _forward(request, context, f"/v1/app/{found['app']}", b"", "GET")
-        return _translate(status, answer, False) if status >= 400 else Response(status_code=204,
-                                                                                headers=_query_id())
     for pattern, target in _MAPPED:
         matched = pattern.match(rest)
         if matched:

@@ -113,13 +113,17 @@ def test_apps_and_tokens_through_the_public_door(
     name = f"pub-{uuid.uuid4().hex[:8]}"
     with make(emu) as client:
         assert client.public and "/cloud/project/" in client.path("app")
-        app = client.create_app(cpu_spec(name))
+        hub = {"mountPath": "/hub", "permission": "RW", "cache": True,
+               "volumeSource": {"dataStore": {"alias": "S3GRA", "container": "cache", "prefix": name}}}
+        app = client.create_app({**cpu_spec(name), "volumes": [hub]})
         assert [a["id"] for a in control.apps(f"door={name}")] == [app.id]  # seen regionally
         running = client.wait_for_app(app.id, timeout=60, initial_interval=0.2)
         assert running.state == "RUNNING"
         assert [a.id for a in client.list_apps(label_selector=f"door={name}")] == [app.id]
         assert isinstance(client.get_app_logs(app.id), list)
-        client.datasync_app(app.id, "push")
+        sync = client.datasync_app(app.id, "push")
+        assert sync["spec"]["direction"] == "push"
+        assert sync["id"] in {d["id"] for d in client.get_app_raw(app.id)["status"]["dataSync"]}
         token = client.create_token(f"t-{name}", "read", f"door={name}")
         assert token.value and token.id in {t.id for t in client.list_tokens()}
         assert client.renew_token(token.id).value != token.value

@@ -494,12 +494,16 @@ class OvhAiClient:
     def delete_datastore_alias(self, alias: str, region: str | None = None) -> None:
         self.request("DELETE", self._alias_path(region, alias))
 
-    def datasync_app(self, app_id: str, direction: str, volume: str | None = None) -> None:
-        """POST /ai/app/{id}/datasync `{direction: pull|push, volume?}` (public door)."""
+    def datasync_app(self, app_id: str, direction: str, volume: str | None = None) -> dict[str, Any]:
+        """POST .../app/{id}/datasync `{direction: pull|push, volume?}`: the `DataSync` it started."""
         body: dict[str, Any] = {"direction": direction}
         if volume:
             body["volume"] = volume
-        self.request("POST", self.path(f"app/{_seg(app_id)}/datasync"), json=body)
+        return dict(self.request("POST", self.path(f"app/{_seg(app_id)}/datasync"), json=body) or {})
+
+    def get_app_raw(self, app_id: str) -> dict[str, Any]:
+        """The app as the API renders it (its `status.dataSync` list included)."""
+        return dict(self.request("GET", self.path(f"app/{_seg(app_id)}")) or {})
 
     # ------------------------------------------------------------------ capabilities
 

@@ -264,6 +264,21 @@ class StackConfig(BaseModel):
         ),
     )
     cachePath: str = Field("/hub", json_schema_extra=_key("/hub", "Mount path of the cache (HF_HOME)."))
+    cacheStack: str = Field(
+        "",
+        json_schema_extra=_key(
+            "organization/platform/gra",
+            "Platform stack whose bucket holds the model cache (<org>/platform/<region>): /hub is "
+            "mounted from it under a per-model prefix; empty: no shared cache.",
+        ),
+    )
+    cachePrefix: str = Field(
+        "",
+        json_schema_extra=_key(
+            "mistralai--Mistral-Small-24B-Instruct-2501",
+            "Model prefix under the platform's cache prefix; empty: derived from the model id.",
+        ),
+    )
     workspacePath: str = Field(
         "/workspace", json_schema_extra=_key("/workspace", "Standalone scratch volume; empty: none.")
     )

@@ -47,6 +47,15 @@ class VolumeSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The shared model cache (`cacheStack`): the platform stack and this model's prefix in it."""
+
+    stack: str  # <org>/platform/<region>, read through a StackReference
+    prefix: str  # under the platform's cachePrefix (components.cache.model_prefix or cachePrefix)
+    explicit_prefix: bool = False
+
+
+@dataclass(frozen=True)
 class ScalingSettings:
     """Fixed replicas, or autoscaling between min and max (min 0: scale to zero)."""
 
@@ -121,6 +130,7 @@ class Settings(BaseModel):
     gpu_quota: int
     price_list: pricing.PriceList | None = None  # where the plans' prices come from
     hf_token: SecretStr | None = Field(default=None, repr=False)
+    cache: CacheSettings | None = None  # the shared model cache, when the stack opts in
     warnings: tuple[str, ...] = ()
 
     @property

@@ -50,6 +50,7 @@ def resolve(
     release = gpu.resolve_release(cfg, p, image)
     scaling = scaling_rules.scaling(cfg, defaults, p)
     volumes = volume_rules.volumes(cfg, p)
+    cache = volume_rules.cache(cfg, model, p)
     gmu = gpu.gpu_memory_utilization(cfg, p)
     labels = access.labels(cfg, p)
     role = access.token_role(cfg, env, p)
@@ -116,6 +117,7 @@ def resolve(
         gpu_quota=cfg.gpuQuota,
         price_list=price_list,
         hf_token=SecretStr(hf_token) if hf_token else None,
+        cache=cache,
         warnings=tuple(p.warnings),
     )
 
