@@ -8,13 +8,19 @@ is scoped to exactly that selector, so the token opens this stack's app and noth
 
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
-from components import sizing, vllm
+from components import cache, sizing, vllm
 from components.resources import AiApp, AiToken
-from components.settings import Settings
+from components.resources.datasync import AiCachePush
+from components.settings import Settings, SettingsError
+from components.settings.problems import Problems
 
 COMPONENT_TYPE = "vllm-ai-deploy:index:VllmDeployment"
 
@@ -69,7 +75,100 @@ def planner_report(settings: Settings) -> str:
         f"{plan.dtype}, context {plan.max_model_len:,} tokens, {plan.kv_cache_tokens:,} KV tokens); "
         f"{replicas}, about {cost['amount']:.2f} {cost['currency']}/h (estimate). Planner's table:"
     )
-    return head + "\n" + sizing.format_plans(list(settings.plans))
+    starts = cache.estimate_starts(settings.model).describe(cached=settings.cache is not None)
+    deadline = f"readiness deadline {settings.readiness_timeout_seconds} s (covers a start from the Hub)"
+    return (head + "\n" + sizing.format_plans(list(settings.plans)) + "\n" + str(cost["sourceNote"])
+            + f"\nEstimates: {starts}; {deadline}.")
+
+
+# ------------------------------------------------------------------------------ the model cache
+
+
+def _cache_failure(settings: Settings, key: str, message: str, value: str | None = None,
+                   fix: str | None = None) -> pulumi.RunError:
+    """A preview failure worded like the settings' own (key, problem, fix command)."""
+    problems = Problems(settings.project)
+    problems.add(key, message, fix, value=value)
+    return pulumi.RunError(str(SettingsError(settings.stack, problems.items)))
+
+
+def sibling_claims(settings: Settings, project_dir: Path) -> list[cache.CacheClaim]:
+    """The cache claims of the project's other stack files (Pulumi.<stack>.yaml)."""
+    claims = []
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        stack = path.name[len("Pulumi."):-len(".yaml")]
+        try:
+            config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        claim = cache.claim_of_stack_file(stack, config, settings.project)
+        if claim is not None:
+            claims.append(claim)
+    return claims
+
+
+def check_cache_prefix(settings: Settings, project_dir: Path) -> None:
+    """Refuse a prefix that another model uses in the same cache (pulumi.RunError naming the key)."""
+    assert settings.cache is not None
+    mine = cache.CacheClaim(settings.stack, settings.cache.stack, settings.model.hf_id, settings.cache.prefix)
+    problems = cache.collisions(mine, sibling_claims(settings, project_dir))
+    if problems:
+        key = "cachePrefix"
+        fix = (f"pulumi config rm {settings.project}:cachePrefix (derive it from the model)"
+               if settings.cache.explicit_prefix else None)
+        raise _cache_failure(settings, key, "; ".join(problems) + ": two models under one prefix "
+                             "would pull each other's weights", value=cache.model_prefix(settings.model.hf_id)
+                             + "-" + settings.stack, fix=fix)
+
+
+def app_region() -> str | None:
+    """The app's AI Deploy region: `ovhai:region`, else the regional endpoint's host; None for
+    another endpoint (the emulator)."""
+    config = pulumi.Config("ovhai")
+    region = config.get("region") or os.environ.get("OVHAI_REGION")
+    if region:
+        return region.strip().upper()
+    return cache.region_of_endpoint(config.get("endpoint") or os.environ.get("OVHAI_ENDPOINT"))
+
+
+def cache_source(settings: Settings, ref: pulumi.StackReference) -> pulumi.Output[cache.CacheSource]:
+    """The platform stack's outputs, checked: a RunError naming `cacheStack` when the stack cannot
+    be read, lacks an output, or keeps its bucket in another region than the app."""
+    assert settings.cache is not None
+    stack, prefix, region = settings.cache.stack, settings.cache.prefix, app_region()
+
+    async def checked() -> cache.CacheSource:
+        try:
+            outputs = await ref.outputs.future()
+        except Exception as exc:  # the engine could not read the stack: say which key names it
+            raise _cache_failure(settings, "cacheStack", f"the platform stack {stack} cannot be read "
+                                 f"({exc}); deploy it (`pulumi up -s {stack}` in platform/) or fix the "
+                                 "name") from None
+        try:
+            return cache.resolve_source(outputs or {}, stack=stack, app_region=region, model_prefix=prefix)
+        except cache.CacheError as error:
+            raise _cache_failure(settings, error.key, str(error), value=error.fix_value or stack) from None
+
+    return pulumi.Output.from_input(checked())
+
+
+def push_weights(name: str, settings: Settings, app: AiApp,
+                 source: pulumi.Output[cache.CacheSource]) -> AiCachePush | None:
+    """The first start's weights back to the bucket (components/resources/datasync.py says why a
+    push); none for an app that may scale to zero (no RUNNING replica to push from)."""
+    least, _ = settings.scaling.billed_replicas
+    if least == 0:
+        pulumi.log.warn("cacheStack: an app that scales to zero is not pushed to the cache after its "
+                        "first start; seed the prefix from an app with minReplicas >= 1")
+        return None
+    estimate = cache.estimate_starts(settings.model)
+    return AiCachePush(
+        f"{name}-cache-push",
+        app_id=app.appId,
+        prefix=source.apply(lambda src: src.volume_source),
+        timeout_seconds=float(max(600, math.ceil(estimate.push_seconds * 3))),
+        opts=pulumi.ResourceOptions(parent=app, depends_on=[app]),
+    )
 
 
 class VllmDeployment(pulumi.ComponentResource):
@@ -84,11 +183,15 @@ class VllmDeployment(pulumi.ComponentResource):
         flavor, gpus         the plan's GPU flavor and GPUs per replica
         tensorParallel       vLLM's tensor-parallel size
         maxModelLen          the context length vLLM serves
-        estimatedHourlyCost  {amount, perReplica, replicas, currency, note[, maxAmount, maxReplicas]}
+        estimatedHourlyCost  {amount, perReplica, replicas, currency, note, source, date, subsidiary,
+                             sourceNote[, maxAmount, maxReplicas]}: source and date of the prices
+                             (the OVHcloud public catalog and the day it was fetched, or the
+                             built-in estimates with date null)
         state                the app's state when last seen
         infoUrl, monitoringUrl  the platform's pages of the app
         labelSelector        the deployment label the tokens are scoped to
         operatorToken        an operator token for automation, when asked for (secret)
+        cache                {volumeSource, s3Url, region} of /hub, with cacheStack
     """
 
     endpoint: pulumi.Output[str]  # the app's URL
@@ -110,6 +213,24 @@ class VllmDeployment(pulumi.ComponentResource):
         deployment_key = settings.deployment_label[1]
         child = pulumi.ResourceOptions(parent=self)
 
+        self.cache_source: pulumi.Output[cache.CacheSource] | None = None
+        if settings.cache is not None:
+            check_cache_prefix(settings, Path.cwd())
+            # Named after the key: the engine's own error for a stack it cannot read names it.
+            ref = pulumi.StackReference(f"{settings.project}:cacheStack", stack_name=settings.cache.stack,
+                                        opts=child)
+            pulumi.log.info(f"cacheStack: /hub from the bucket of platform stack {settings.cache.stack} "
+                            f"under .../{settings.cache.prefix}; a stack that does not exist fails here: "
+                            f"pulumi config set {settings.project}:cacheStack <org>/platform/<region>",
+                            resource=self)
+            self.cache_source = cache_source(settings, ref)
+            hub = self.cache_source.apply(lambda src: src.to_volume(settings.cache_path))
+            self.spec["volumes"] = [hub if v["mountPath"] == settings.cache_path else v
+                                    for v in self.spec["volumes"]]
+            # Nothing of this stack is registered before the platform stack's outputs are checked
+            # (a bad cacheStack fails the preview before any resource reaches the engine).
+            child = pulumi.ResourceOptions(parent=self, depends_on=self.cache_source.apply(lambda _: [ref]))
+
         self.app = AiApp(
             f"{name}-app",
             spec=self.spec,
@@ -130,6 +251,9 @@ class VllmDeployment(pulumi.ComponentResource):
             rotation=settings.token_rotation or None,
             opts=child,
         )
+        self.cache_push: AiCachePush | None = None
+        if self.cache_source is not None:
+            self.cache_push = push_weights(name, settings, self.app, self.cache_source)
         self.operator_token: AiToken | None = None
         if settings.operator_token:
             self.operator_token = AiToken(
@@ -165,6 +289,9 @@ class VllmDeployment(pulumi.ComponentResource):
             "monitoringUrl": self.app.monitoringUrl,
             "labelSelector": settings.label_selector,
         }
+        if self.cache_source is not None:
+            outputs["cache"] = self.cache_source.apply(
+                lambda src: {"volumeSource": src.volume_source, "s3Url": src.s3_url, "region": src.region})
         if self.operator_token is not None:
             outputs["operatorToken"] = pulumi.Output.secret(self.operator_token.value)
         self.outputs = outputs

@@ -25,11 +25,42 @@ model the cited cases were calibrated on):
              here from the dense 7B-72B range the release notes give (0.4-1.7 GiB per GPU),
              linear in parameters per GPU. Before 0.21 CUDA graphs sit outside the budget.
 
+What the checkpoint stores (weights_bytes): 16-bit weights at 2 bytes, FP8 at 1, AWQ/GPTQ int4 at
+0.55 (with scales and zeros), and MXFP4 (gpt-oss) at 4.25 bits for the expert weights only (two
+4-bit values per byte plus one 8-bit E8M0 scale per 32 values), attention, router and embeddings
+staying bf16. Every expert of a mixture-of-experts model is resident (vLLM loads them all).
+
+KV cache of hybrid models (sliding-window + full attention: gpt-oss, Gemma 3), as vLLM's hybrid KV
+cache manager budgets it (vllm/v1/core/kv_cache_utils.py, `_get_kv_cache_groups_uniform_page_size`,
+and docs/design/hybrid_kv_cache_manager.md):
+    group_size = the layer count of the rarer attention type (of the commoner one when the two are
+                 within 1.5x); each type is cut into ceil(layers / group_size) groups (the last
+                 padded); all groups share one pool of blocks whose page holds group_size layers;
+    num_blocks = kv_cache_bytes // (block_size x group_size x per-layer bytes per token);
+    "GPU KV cache size" = num_blocks // number of groups x block_size (what vLLM logs up to at
+                 least 0.19, vllm#40691; later code logs max concurrency x max_model_len instead,
+                 vllm#38364/#40694: the product of this planner's `conc.@len` and the context);
+    one request needs ceil(len/16) blocks in each full-attention group and, in each sliding-window
+    group, ceil(min(window - 1 + max_num_batched_tokens, len)/16) + 1 blocks (SlidingWindowSpec.
+    max_memory_usage_bytes), so "Maximum concurrency" = num_blocks / blocks per request.
+A plan fits when that concurrency reaches `min_concurrency` (for a dense model it is the familiar
+KV tokens / max_model_len). The hybrid manager came with 0.10, the oldest line the release
+profiles support. Not modelled: a multimodal model's vision encoder run during profiling
+(Gemma 3, Mistral Small 3.2 take their encoder's activation on top) and `--disable-hybrid-kv-cache-
+manager`, which gives sliding-window layers full-length KV again.
+
+Quantisation per GPU, from vLLM's docs (docs/features/quantization/fp8.md, supported_hardware, the
+GPT-OSS recipe): FP8 computes natively (W8A8) from compute capability 8.9 (L4, L40S, H100); A100
+runs FP8 checkpoints weight-only (W8A16, FP8 Marlin): allowed with that trade-off stated; V100S
+(7.0) cannot. MXFP4 (gpt-oss) runs on H100 with vLLM's Triton MoE kernels and on A100/L4/L40S
+through Marlin MXFP4 (weight-only, W4A16); not on V100S. AWQ needs 7.5+ (not V100S).
+
 Prices are indicative EUR/hour figures (shared/ovhai/API.md); a stack overrides them with `prices`.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,6 +74,7 @@ __all__ = [
     "FLAVORS",
     "MAX_GPUS_PER_APP",
     "PRICE_NOTE",
+    "TABLE_WIDTH",
     "GpuFlavor",
     "MemoryEstimate",
     "NoFittingPlan",
@@ -54,7 +86,11 @@ __all__ = [
     "estimate_memory",
     "format_plans",
     "kv_bytes_per_token",
+    "kv_layout",
+    "longest_context",
     "plan",
+    "quantization_support",
+    "sequences_held",
     "tensor_parallel_problems",
     "weights_bytes",
     "with_prices",
@@ -86,7 +122,25 @@ SAMPLER_BYTES = {"native": SAMPLER_BYTES_PER_LOGIT, "flashinfer": 8}
 LARGE_GPU_DEFAULTS = (1024, 8192)  # (max_num_seqs, max_num_batched_tokens)
 SMALL_GPU_DEFAULTS = (256, 2048)
 
-_WEIGHT_BYTES = {"bfloat16": 2.0, "float16": 2.0, "float32": 4.0, "fp8": 1.0, "awq": 0.55, "gptq": 0.55}
+MXFP4_BYTES = (4 + 8 / 32) / 8  # 4-bit values + one E8M0 scale byte per 32 values: 4.25 bits
+_WEIGHT_BYTES = {
+    "bfloat16": 2.0, "float16": 2.0, "float32": 4.0, "fp8": 1.0, "awq": 0.55, "gptq": 0.55,
+    "mxfp4": MXFP4_BYTES,
+}  # fmt: skip
+__all__ += ["mxfp4_backend", "mxfp4_padding"]
+# Compute capability of each flavor's GPU (NVIDIA's tables) and the first one each kernel runs on
+# in vLLM (see the module docstring): FP8 Marlin and Marlin MXFP4 (weight-only) from 8.0; native FP8
+# math is the flavors' `fp8` flag (components.platform).
+COMPUTE_CAPABILITY = {"V100S": 7.0, "L4": 8.9, "L40S": 8.9, "A100": 8.0, "H100": 9.0}
+MARLIN_CC = 8.0
+# MXFP4 experts as loaded, not as stored: vLLM's MoE kernels pad the expert matrices
+# (vllm/model_executor/layers/quantization/mxfp4.py `create_weights`). Marlin needs n % 256 and
+# k % 128: intermediate/TP rounded up to 128 and hidden to 256 (gpt-oss: 2880 -> 2944 x 3072, +9.0 %;
+# vLLM 0.10.1 on H100 via Marlin logs "Model loading took 65.9651 GiB" for gpt-oss-120b, issue
+# #23278). The Triton matmul_ogs backend (H100) pads one side to 256 (+6.7 %: 0.14.1 logs "Using
+# Triton backend ... Model loading took 64.38 GiB", issue #33155). H100 used Marlin in the 0.10
+# logs and Triton in the 0.14 ones: Triton is assumed from 0.12 on (the line between is not cited).
+MXFP4_TRITON_SINCE = (0, 12, 0)
 _DTYPE_ALIASES = {
     "auto": "auto",
     "bfloat16": "bfloat16",
@@ -125,6 +179,7 @@ class Plan:
     model_key: str = ""
     kv_cache_bytes_per_gpu: int = 0  # the planner's KV cache per GPU (whole blocks)
     release: str = ""  # the vLLM release line the memory model followed ("" = 0.10/0.11)
+    notes: tuple[str, ...] = ()  # trade-offs of a plan that fits (weight-only kernels, ...)
 
 
 @dataclass(frozen=True)
@@ -142,6 +197,7 @@ class MemoryEstimate:
     max_num_batched_tokens: int
     cudagraph_gib: float = 0.0  # inside overhead_gib on releases that budget it (0.21+)
     kv_cache_bytes: int = 0  # per GPU, whole blocks: what --kv-cache-memory-bytes would fix
+    num_blocks: int = 0  # vLLM's "# GPU blocks" (pages of group_size layers on hybrid models)
 
 
 # CUDA-graph memory per GPU on 0.21+, linear between these (parameters per GPU, GiB) points.
@@ -172,6 +228,10 @@ def weights_bytes(model: ModelSpec, quantization: str | None, dtype: str = "bflo
     params = model.params_b * 1e9
     if quantization is None:
         return params * _WEIGHT_BYTES[dtype]
+    if quantization == "mxfp4" and model.expert_params:
+        # gpt-oss: only the experts are MXFP4 (modules_to_not_convert keeps the rest in bf16)
+        experts = float(model.expert_params)
+        return experts * MXFP4_BYTES + (params - experts) * _WEIGHT_BYTES.get(dtype, 2.0)
     embed = min(float(model.embedding_params), params)
     return embed * 2 + (params - embed) * _WEIGHT_BYTES[quantization]
 
@@ -181,11 +241,131 @@ def checkpoint_bytes(model: ModelSpec) -> float:
     return weights_bytes(model, model.quantization, model.torch_dtype)
 
 
-def kv_bytes_per_token(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> int:
-    """2 (K and V) x layers x KV heads on one GPU x head_dim x bytes; KV heads replicate below 1 per GPU."""
+@dataclass(frozen=True)
+class KvLayout:
+    """How vLLM lays out one GPU's KV cache for a model (see the module docstring)."""
+
+    layer_bytes: int  # K and V of one token in one layer on one GPU
+    group_size: int  # layers per page
+    full_groups: int
+    window_groups: int
+    window: int  # tokens of a sliding-window layer (0: none)
+
+    @property
+    def groups(self) -> int:
+        return self.full_groups + self.window_groups
+
+    @property
+    def block_bytes(self) -> int:
+        return self.layer_bytes * self.group_size * BLOCK_SIZE
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _round_up(value: int, step: int) -> int:
+    return _ceil(value, step) * step
+
+
+def mxfp4_backend(gpu_model: str | None, release: ReleaseProfile | None = None) -> str:
+    """The MoE kernel vLLM picks for MXFP4 experts: "triton" (H100, 0.12+) or "marlin"."""
+    cc = COMPUTE_CAPABILITY.get(gpu_model or "", 9.0)
+    recent = release is not None and release.version >= MXFP4_TRITON_SINCE
+    return "triton" if cc >= 9.0 and recent else "marlin"
+
+
+def mxfp4_padding(model: ModelSpec, tensor_parallel: int = 1, backend: str = "marlin") -> float:
+    """Loaded / stored bytes of the MXFP4 experts on one GPU (the kernels' padding)."""
+    hidden = model.hidden_size
+    inter = _ceil(model.moe_intermediate_size, tensor_parallel)
+    if not hidden or not inter:
+        return 1.0
+    if backend == "triton":
+        return _round_up(hidden, 256) / hidden
+    return (_round_up(hidden, 256) * _round_up(inter, 128)) / (hidden * inter)
+
+
+def kv_layout(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> KvLayout:
+    """The KV cache groups vLLM forms: one group of all layers for a model without sliding windows."""
     heads_per_gpu = max(1, model.num_key_value_heads // tensor_parallel)
     element = 1 if _KV_ALIASES.get(kv_cache_dtype, kv_cache_dtype) == "fp8" else 2
-    return 2 * model.num_hidden_layers * heads_per_gpu * model.head_dim * element
+    layer_bytes = 2 * heads_per_gpu * model.head_dim * element
+    full, window = model.full_attention_layers, model.sliding_window_layers
+    if not window or not full:  # one attention type: one group
+        return KvLayout(layer_bytes, model.num_hidden_layers, 1, 0, model.sliding_window if window else 0)
+    low, high = min(full, window), max(full, window)
+    group_size = high if high < low * 1.5 else low
+    return KvLayout(layer_bytes, group_size, _ceil(full, group_size), _ceil(window, group_size),
+                    model.sliding_window)  # fmt: skip
+
+
+def kv_bytes_per_token(model: ModelSpec, tensor_parallel: int = 1, kv_cache_dtype: str = "auto") -> int:
+    """Bytes per token of vLLM's "GPU KV cache size" on one GPU: 2 (K and V) x layers x KV heads on
+    the GPU x head_dim x bytes (KV heads replicate below 1 per GPU). On a hybrid model, the layers
+    of every KV cache group, padding included (the figure vLLM logs counts a token in each group)."""
+    layout = kv_layout(model, tensor_parallel, kv_cache_dtype)
+    return layout.layer_bytes * layout.group_size * layout.groups
+
+
+def _blocks_per_request(layout: KvLayout, max_model_len: int, max_num_batched_tokens: int) -> int:
+    full = layout.full_groups * _ceil(max_model_len, BLOCK_SIZE)
+    if not layout.window_groups:
+        return full
+    held = min(layout.window - 1 + max_num_batched_tokens, max_model_len)
+    return full + layout.window_groups * (_ceil(held, BLOCK_SIZE) + 1)
+
+
+def sequences_held(
+    model: ModelSpec, memory: MemoryEstimate, max_model_len: int, tensor_parallel: int = 1,
+    kv_cache_dtype: str = "auto",
+) -> float:
+    """vLLM's "Maximum concurrency for N tokens per request": full-length sequences the cache holds."""
+    layout = kv_layout(model, tensor_parallel, kv_cache_dtype)
+    return memory.num_blocks / _blocks_per_request(layout, max_model_len, memory.max_num_batched_tokens)
+
+
+def longest_context(
+    model: ModelSpec, memory: MemoryEstimate, sequences: int = 1, tensor_parallel: int = 1,
+    kv_cache_dtype: str = "auto",
+) -> int:
+    """The longest max_model_len of which the cache holds `sequences` (0 if not even one block)."""
+    layout = kv_layout(model, tensor_parallel, kv_cache_dtype)
+    low, high = 0, max(model.max_position_embeddings, 1)
+    while low < high:  # concurrency falls as the length grows: bisect
+        mid = (low + high + 1) // 2
+        if memory.num_blocks >= sequences * _blocks_per_request(layout, mid, memory.max_num_batched_tokens):
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def quantization_support(quantization: str | None, flavor: GpuFlavor) -> tuple[str | None, str | None]:
+    """(reason it cannot run, trade-off note) of a weight format on a flavor's GPU, per vLLM's docs."""
+    cc = COMPUTE_CAPABILITY.get(flavor.gpu_model, 0.0)
+    gpu = flavor.gpu_model
+    if quantization == "fp8" and not flavor.fp8:
+        if cc >= MARLIN_CC:
+            return None, (
+                f"FP8 weights on {gpu} run weight-only (W8A16, vLLM's FP8 Marlin kernel): the memory "
+                "of FP8, but 16-bit matrix math, so no FP8 speed-up (native FP8 needs "
+                f"{gpus_supporting('fp8')})"
+            )
+        return (f"FP8 weights need compute capability 8.0+ (weight-only FP8 Marlin) or native FP8 "
+                f"({gpus_supporting('fp8')}), not {gpu}", None)
+    if quantization == "mxfp4":
+        if cc < MARLIN_CC:
+            needs = "compute capability 8.0+ (A100, L4, L40S or H100)"
+            return f"MXFP4 weights (gpt-oss) need {needs}, not {gpu}", None
+        if cc < 9.0:
+            return None, (
+                f"MXFP4 experts on {gpu} run through vLLM's Marlin MXFP4 MoE kernel (weight-only, "
+                "W4A16; the GPT-OSS recipe's Ampere path); H100 has the faster Triton MoE kernels"
+            )
+    if quantization == "awq" and not flavor.awq:
+        return f"AWQ kernels do not run on {gpu}", None
+    return None, None
 
 
 def tensor_parallel_problems(model: ModelSpec, tensor_parallel: int) -> list[str]:
@@ -245,6 +425,9 @@ def estimate_memory(
     usable = (gpu_memory_mib - RESERVED_MIB) * MIB
     budget = gpu_memory_utilization * usable
     weights = weights_bytes(spec, quant, dtype) / tp
+    if quant == "mxfp4" and spec.expert_params:  # the kernels' padding (see MXFP4_TRITON_SINCE)
+        padding = mxfp4_padding(spec, tp, mxfp4_backend(gpu_model, release))
+        weights += spec.expert_params * MXFP4_BYTES * (padding - 1) / tp
     non_torch = (NON_TORCH_GIB_MULTI if tp > 1 else NON_TORCH_GIB_SINGLE) * GIB
     forward = batched * ACTIVATION_WIDTHS * (spec.hidden_size + spec.intermediate_size / tp) * act_bytes
     if sampler not in SAMPLER_BYTES:
@@ -259,8 +442,10 @@ def estimate_memory(
             graphs = cudagraph_gib(spec.params_b / tp) * GIB
     overhead = non_torch + max(forward, sampler_peak) + graphs
     kv_bytes = max(0.0, budget - weights - overhead)
+    layout = kv_layout(spec, tp, kv_cache_dtype)
     per_token = kv_bytes_per_token(spec, tp, kv_cache_dtype)
-    blocks = int(kv_bytes // (per_token * BLOCK_SIZE))
+    num_blocks = int(kv_bytes // layout.block_bytes)
+    blocks = num_blocks // layout.groups  # tokens vLLM logs = blocks per group x block size
     return MemoryEstimate(
         usable_gib=usable / GIB,
         budget_gib=budget / GIB,
@@ -272,7 +457,8 @@ def estimate_memory(
         max_num_seqs=seqs,
         max_num_batched_tokens=batched,
         cudagraph_gib=graphs / GIB,
-        kv_cache_bytes=blocks * BLOCK_SIZE * per_token,
+        kv_cache_bytes=num_blocks * layout.block_bytes,
+        num_blocks=num_blocks,
     )
 
 
@@ -342,11 +528,19 @@ def _plan_one(
         dtype = requested_dtype
     if dtype == "bfloat16" and not flavor.bf16:
         reasons.append(f"{flavor.gpu_model} has no bfloat16: use float16 (half)")
+    notes: list[str] = []
     quantization = "fp8" if requested_dtype == "fp8" else spec.quantization
-    if quantization == "fp8" and not flavor.fp8:
-        reasons.append(f"FP8 weights need {gpus_supporting('fp8')}, not {flavor.gpu_model}")
-    if quantization == "awq" and not flavor.awq:
-        reasons.append(f"AWQ kernels do not run on {flavor.gpu_model}")
+    if requested_dtype == "fp8" and spec.quantization not in (None, "fp8"):
+        reasons.append(
+            f"the checkpoint is already {spec.quantization.upper()}: vLLM refuses --quantization fp8 on it "
+            "(use dtype auto)"
+        )
+        quantization = spec.quantization
+    refusal, note = quantization_support(quantization, flavor)
+    if refusal:
+        reasons.append(refusal)
+    elif note:
+        notes.append(note)
     if kv_cache_dtype == "fp8" and not flavor.fp8:
         reasons.append(f"an FP8 KV cache needs {gpus_supporting('fp8')}, not {flavor.gpu_model}")
     reasons.extend(tensor_parallel_problems(spec, gpus))
@@ -366,15 +560,21 @@ def _plan_one(
         gpu_model=flavor.gpu_model,
         release=release,
     )
-    needed = max_model_len * min_concurrency
+    held = sequences_held(spec, memory, max_model_len, gpus, kv_cache_dtype)
     if memory.weights_gib + memory.overhead_gib >= memory.budget_gib:
         reasons.append(
             f"weights need {memory.weights_gib:.1f} GiB per GPU + {memory.overhead_gib:.1f} GiB overhead, "
             f"more than the {memory.budget_gib:.1f} GiB vLLM may use"
         )
-    elif memory.kv_cache_tokens < needed:
+    elif held < min_concurrency:
         what = f"{min_concurrency} x {max_model_len:,}" if min_concurrency > 1 else f"{max_model_len:,}"
-        reasons.append(f"KV cache holds {memory.kv_cache_tokens:,} tokens, fewer than {what} needed")
+        if spec.sliding_window_layers:
+            reasons.append(
+                f"KV cache holds {held:.2f} sequences of {max_model_len:,} tokens (sliding-window layers "
+                f"keep {spec.sliding_window:,}), fewer than {what} tokens needed"
+            )
+        else:
+            reasons.append(f"KV cache holds {memory.kv_cache_tokens:,} tokens, fewer than {what} needed")
     return Plan(
         flavor=flavor.id,
         gpus=gpus,
@@ -386,7 +586,7 @@ def _plan_one(
         kv_cache_gib=round(memory.kv_cache_gib * gpus, 2),
         kv_cache_tokens=memory.kv_cache_tokens,
         max_model_len=max_model_len,
-        max_concurrency=round(memory.kv_cache_tokens / max_model_len, 2),
+        max_concurrency=round(held, 2),
         hourly_cost=round(price * gpus, 4),
         currency="EUR",
         fits=not reasons,
@@ -397,6 +597,7 @@ def _plan_one(
         model_key=spec.key,
         kv_cache_bytes_per_gpu=memory.kv_cache_bytes,
         release=release.memory.line if release is not None else "",
+        notes=tuple(notes) if not reasons else (),
     )
 
 
@@ -510,7 +711,8 @@ def _no_fit(spec: ModelSpec, plans: list[Plan], kwargs: dict[str, Any]) -> NoFit
 
     # 1. A shorter context on the cheapest plan that has some KV cache.
     for candidate in kv_bound:
-        shorter = _round_len(candidate.kv_cache_tokens // conc)
+        fits_len = _longest_on(spec, candidate, conc, kwargs["release"])
+        shorter = _round_len(min(fits_len, length))
         if shorter >= 256:
             retry = plan(
                 spec,
@@ -547,6 +749,19 @@ def _no_fit(spec: ModelSpec, plans: list[Plan], kwargs: dict[str, Any]) -> NoFit
     return NoFittingPlan(" ".join(lines), plans, suggestions)
 
 
+def _longest_on(spec: ModelSpec, p: Plan, sequences: int, release: ReleaseProfile | None) -> int:
+    """The longest context of which plan `p`'s KV cache holds `sequences`."""
+    flavor = FLAVORS.get(p.flavor)
+    if flavor is None:
+        return p.kv_cache_tokens // sequences
+    memory = estimate_memory(
+        spec, flavor.memory_mib, p.gpus, dtype=p.dtype, quantization=p.quantization,
+        kv_cache_dtype=p.kv_cache_dtype, gpu_memory_utilization=p.gpu_memory_utilization,
+        gpu_model=flavor.gpu_model, release=release,
+    )  # fmt: skip
+    return longest_context(spec, memory, sequences, p.gpus, p.kv_cache_dtype)
+
+
 def _label(p: Plan) -> str:
     extras = []
     if p.quantization:
@@ -572,24 +787,24 @@ def with_prices(plans: Sequence[Plan], prices: Mapping[str, float]) -> list[Plan
 # --- presentation -----------------------------------------------------------------------------------
 
 PRICE_NOTE = (
-    "Prices are indicative EUR/hour estimates (OVHcloud public catalog, per GPU while SCALING or "
-    "RUNNING); a stack can override them with `prices`."
+    "Costs are per hour while the app is SCALING or RUNNING, estimates from per-GPU prices (their "
+    "source: the `Prices:` line); a stack can override them with `prices`."
 )
 
 
-def format_plans(plans: Sequence[Plan]) -> str:
-    """The ranked table a reviewer reads: flavor, GPUs, TP, weights, KV tokens, concurrency, cost, fit."""
+TABLE_WIDTH = 120  # the table and the reasons wrapped under its rows fit a 120-column terminal
+
+
+def format_plans(plans: Sequence[Plan], width: int = TABLE_WIDTH) -> str:
+    """The ranked table a reviewer reads: flavor, GPUs, TP, weights, KV tokens, concurrency, cost, fit.
+
+    Why a plan does not fit, and the trade-offs of one that does, wrap under its row (indented), so
+    that every line stays within `width` columns. The one function that prints the table.
+    """
     headers = (
-        "flavor",
-        "GPUs",
-        "TP",
-        "dtype",
-        "weights",
-        "KV tokens",
-        "conc.@len",
-        "EUR/h",
-        "fits / why not",
-    )
+        "flavor", "GPUs", "TP", "dtype", "weights", "KV tokens", "conc.@len",
+        f"{plans[0].currency if plans else 'EUR'}/h", "fits / why not",
+    )  # fmt: skip
     rows = []
     for p in plans:
         dtype = p.dtype + (f"+{p.quantization}" if p.quantization else "")
@@ -605,7 +820,7 @@ def format_plans(plans: Sequence[Plan]) -> str:
                 f"{p.kv_cache_tokens:,}",
                 f"{p.max_concurrency:.2f}x",
                 f"{p.hourly_cost:.2f}",
-                "yes" if p.fits else "no: " + "; ".join(p.reasons),
+                "yes" if p.fits else "no",
             )
         )
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -618,12 +833,24 @@ def format_plans(plans: Sequence[Plan]) -> str:
         ]
         return "  ".join(out).rstrip()
 
-    table = [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    def under(label: str, text: str) -> list[str]:
+        first, rest = f"    {label}: ", " " * (6 + len(label))
+        return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest)
+
+    table = [line(headers), line(["-" * w for w in widths])]
+    for p, row in zip(plans, rows, strict=True):
+        table.append(line(row))
+        for reason in p.reasons:
+            table += under("why not", reason)
+        for note in p.notes:
+            table += under("note", note)
+    table.append("")
     if plans:
-        table.append("")
-        table.append(
+        table += textwrap.wrap(
             f"context {plans[0].max_model_len:,} tokens; tensor parallel = number of GPUs "
-            "(pipeline parallelism is out of scope)."
+            "(pipeline parallelism is out of scope); conc.@len: full-length sequences the KV cache holds "
+            "(vLLM's \"Maximum concurrency\").",
+            width,
         )
-    table.append(PRICE_NOTE)
+    table += textwrap.wrap(PRICE_NOTE, width)
     return "\n".join(table)

@@ -15,9 +15,12 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components import price_catalog
+from components.pricing import PriceList
 from components.settings import Settings, load_settings
 
 PROVIDER_NAMESPACE = "ovhai"
+OVH_NAMESPACE = "ovh"  # pulumi-ovh's credentials: the public API door
 
 
 def _all_config() -> dict[str, Any]:
@@ -34,15 +37,16 @@ def _secret_keys() -> set[str]:
 
 
 def read_stack_config(namespace: str) -> tuple[dict[str, Any], set[str], dict[str, Any]]:
-    """(the namespace's keys -> raw values, which of those keys are secret, the `ovhai:*` keys)."""
+    """(the namespace's keys -> raw values, which of those keys are secret, the `ovhai:*` and
+    `ovh:*` keys)."""
     values = _all_config()
     secret = _secret_keys()
     prefix = f"{namespace}:"
     raw = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
     secret_short = {k[len(prefix):] for k in secret if k.startswith(prefix)}
-    secret_short.update(f"{PROVIDER_NAMESPACE}:{k.split(':', 1)[1]}" for k in secret
-                        if k.startswith(f"{PROVIDER_NAMESPACE}:"))
-    provider = {k: v for k, v in values.items() if k.startswith(f"{PROVIDER_NAMESPACE}:")}
+    providers = (f"{PROVIDER_NAMESPACE}:", f"{OVH_NAMESPACE}:")
+    secret_short.update(k for k in secret if k.startswith(providers))
+    provider = {k: v for k, v in values.items() if k.startswith(providers)}
     return raw, secret_short, provider
 
 
@@ -50,11 +54,19 @@ def load_stack_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The running stack's settings; raises `SettingsError` naming every bad key and its fix."""
     project = pulumi.get_project()
     raw, secret, provider = read_stack_config(project)
-    return load_settings(
+    env = os.environ if environ is None else environ
+
+    def load(catalog_prices: PriceList | None) -> Settings:
+        return load_settings(raw, stack=pulumi.get_stack(), project=project, secret_keys=secret,
+                             environ=env, provider_config=provider, catalog_prices=catalog_prices)
+
+    # Every rule first, with the built-in prices: a bad config fails before any request. Then the
+    # public catalog's prices (fetched, or read from the cache) and the rules again (pure, ms).
+    load(None)
+    catalog_prices = price_catalog.prices_for_config(
         raw,
-        stack=pulumi.get_stack(),
-        project=project,
-        secret_keys=secret,
-        environ=os.environ if environ is None else environ,
-        provider_config=provider,
+        ovh_endpoint=str(_all_config().get("ovh:endpoint") or ""),
+        ovhai_endpoint=str(provider.get(f"{PROVIDER_NAMESPACE}:endpoint") or env.get("OVHAI_ENDPOINT", "")),
+        environ=env,
     )
+    return load(catalog_prices)

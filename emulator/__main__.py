@@ -1,4 +1,5 @@
-"""`python -m emulator`: serve the emulated AI Deploy regional API on loopback.
+"""`python -m emulator`: serve the emulated AI Deploy API on loopback (the regional API under /v1,
+OVHcloud's public API door under /1.0).
 
 Prints `emulator listening on http://127.0.0.1:PORT` (the bound port, also for `--port 0`) once
 the socket accepts requests.
@@ -16,6 +17,7 @@ import uvicorn
 
 from .app import build_app
 from .context import DEFAULT_GPU_QUOTA, Context
+from .ovh_auth import DEFAULT_CREDENTIALS, DEFAULT_OAUTH2, DEFAULT_SERVICE_NAME, OvhDoorConfig
 from .runner import DEFAULT_ADMIN_TOKEN
 from .store import Store
 from .timings import parse_timings
@@ -49,11 +51,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_GPU_QUOTA,
         help=f"project GPU quota (default {DEFAULT_GPU_QUOTA})",
     )
+    parser.add_argument(
+        "--ovh-credentials",
+        action="append",
+        metavar="AK:AS:CK[:METHODS]",
+        help="public API door (/1.0): an application key, its secret and a consumer key it accepts "
+        "(repeatable; METHODS, e.g. GET or GET,POST, limits what the consumer key is granted, empty: "
+        f"nothing; default {DEFAULT_CREDENTIALS})",
+    )
+    parser.add_argument(
+        "--ovh-oauth2",
+        action="append",
+        metavar="CLIENT_ID:CLIENT_SECRET",
+        help=f"public API door: an OAuth2 service account (repeatable; default {DEFAULT_OAUTH2})",
+    )
+    parser.add_argument(
+        "--service-name",
+        default=DEFAULT_SERVICE_NAME,
+        help="public API door: the project id of /1.0/cloud/project/NAME/ai "
+        f"(default {DEFAULT_SERVICE_NAME})",
+    )
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
     timings = parse_timings(args.timings)
+    OvhDoorConfig.parse(args.ovh_credentials, args.ovh_oauth2, args.service_name)  # bad flags: exit 2
     store = Store(args.state_file)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -64,6 +87,7 @@ async def serve(args: argparse.Namespace) -> None:
     display_host = "127.0.0.1" if args.host in ("127.0.0.1", "0.0.0.0", "localhost") else args.host
     base_url = f"http://{display_host}:{port}"
     context = Context(store, args.admin_token, args.gpu_quota, timings, base_url)
+    context.ovh = OvhDoorConfig.parse(args.ovh_credentials, args.ovh_oauth2, args.service_name)
     config = uvicorn.Config(build_app(context), log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
 

@@ -8,7 +8,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from . import apps_api, control_api, misc_api, tokens_api, vllm_standin
+from . import (
+    apps_api,
+    catalog_api,
+    control_api,
+    datastore_api,
+    misc_api,
+    public_api,
+    tokens_api,
+    vllm_standin,
+)
 from .context import Context
 from .errors import ApiError, handle_api_error
 from .faults import FaultMiddleware
@@ -31,6 +40,9 @@ def build_app(context: Context) -> ASGIApp:
             *tokens_api.routes,
             *misc_api.routes,
             *control_api.routes,
+            *public_api.routes,
+            *datastore_api.routes,
+            *catalog_api.routes,
             *vllm_standin.routes,
         ],
         exception_handlers={

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import autoscaler, lifecycle
+from . import autoscaler, datastore, lifecycle
 from .auth import Principal
 from .errors import ApiError, not_found
 from .lifecycle import AppState
@@ -199,6 +199,7 @@ def create_app(rules: Rules, principal: Principal, spec: dict[str, Any], now: fl
         "spec": spec,
         "schedule": lifecycle.start_plan(now, rules.timings, spec["image"], startup_override(spec)),
     }
+    datastore.on_start(rules.store, app, now, rules.timings)
     purge_deleted(rules, now)
     rules.store.apps[app_id] = app
     return app
@@ -247,6 +248,7 @@ def start_app(rules: Rules, app: Record, now: float) -> None:
     check_quota(rules, app["spec"], now, exclude=app["id"])
     plan = lifecycle.start_plan(now, rules.timings, app["spec"]["image"], startup_override(app["spec"]))
     app["schedule"] = lifecycle.apply(app["schedule"], now, plan)
+    datastore.on_start(rules.store, app, now, rules.timings)
 
 
 def stop_app(rules: Rules, app: Record, now: float) -> bool:

@@ -12,6 +12,7 @@ from .auth import Principal, authenticate
 from .backend import DEFAULT_GPU_QUOTA, Rules
 from .errors import ApiError, invalid
 from .faults import FaultScript
+from .ovh_auth import OvhDoorConfig
 from .store import Store
 from .timings import FAST, Timings
 
@@ -26,6 +27,7 @@ class Context:
     timings: Timings = FAST
     base_url: str = "http://127.0.0.1:19080"  # set to the bound port before serving
     faults: FaultScript = field(default_factory=FaultScript)
+    ovh: OvhDoorConfig = field(default_factory=lambda: OvhDoorConfig.parse(None, None, None))  # public door
 
     def principal(self, request: Request) -> Principal:
         return authenticate(request, self.store, self.admin_token)

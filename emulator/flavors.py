@@ -1,4 +1,5 @@
-"""The flavor table of API.md, in the wire shape of `cloud.project.ai.capabilities.Flavor`."""
+"""The flavor table of API.md, in the wire shape of `cloud.project.ai.capabilities.Flavor`, and the
+indicative hourly price per unit that the emulator's public catalog (catalog_api) bills."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class FlavorInfo:
     memory_gib_per_unit: int
     max_units: int
     default: bool = False
+    hourly_price_eur: float = 0.0  # per unit, what the emulator's public catalog bills (catalog_api)
 
     @property
     def is_gpu(self) -> bool:
@@ -69,12 +71,12 @@ class FlavorInfo:
 FLAVORS: dict[str, FlavorInfo] = {
     f.id: f
     for f in (
-        FlavorInfo("ai1-1-cpu", None, 0, 1, 4, 12, default=True),
-        FlavorInfo("ai1-1-gpu", "V100S", 32768, 13, 40, 4, default=True),
-        FlavorInfo("l4-1-gpu", "L4", 23034, 20, 80, 4),
-        FlavorInfo("l40s-1-gpu", "L40S", 46068, 13, 80, 4),
-        FlavorInfo("a100-1-gpu", "A100", 81920, 13, 160, 2),
-        FlavorInfo("h100-1-gpu", "H100", 81559, 28, 350, 4),
+        FlavorInfo("ai1-1-cpu", None, 0, 1, 4, 12, default=True, hourly_price_eur=0.03),
+        FlavorInfo("ai1-1-gpu", "V100S", 32768, 13, 40, 4, default=True, hourly_price_eur=1.93),
+        FlavorInfo("l4-1-gpu", "L4", 23034, 20, 80, 4, hourly_price_eur=0.75),
+        FlavorInfo("l40s-1-gpu", "L40S", 46068, 13, 80, 4, hourly_price_eur=1.40),
+        FlavorInfo("a100-1-gpu", "A100", 81920, 13, 160, 2, hourly_price_eur=2.75),
+        FlavorInfo("h100-1-gpu", "H100", 81559, 28, 350, 4, hourly_price_eur=2.80),
     )
 }
 DEFAULT_GPU_FLAVOR = "ai1-1-gpu"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import lifecycle
+from . import datastore, lifecycle
 from .auth import Principal
 from .backend import Page, current_replicas
 from .store import Record
@@ -22,6 +22,9 @@ def app(record: Record, base_url: str, now: float) -> dict[str, Any]:
         infoUrl=f"{base_url}/_emulator/ui/app/{app_id}",
         monitoringUrl=f"{base_url}/_emulator/monitoring/app/{app_id}",
     )
+    syncs = datastore.render_syncs(record, now)
+    if syncs:
+        status["dataSync"] = syncs
     if record["spec"].get("grpcPort"):
         status["grpcAddress"] = f"127.0.0.1:{base_url.rsplit(':', 1)[-1]}"
     return {

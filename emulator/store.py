@@ -41,13 +41,14 @@ def oldest_first(records: Iterable[Record]) -> list[Record]:
 
 
 # The collections of the state, each named once: the attribute and the state file's key.
-COLLECTIONS = ("apps", "tokens", "volumes")
+COLLECTIONS = ("apps", "tokens", "volumes", "datastore")
 
 
 class Store:
     apps: dict[str, Record]
     tokens: dict[str, Record]
     volumes: dict[str, Record]
+    datastore: dict[str, Record]  # emulator/datastore.py: what each datastore prefix caches
 
     def __init__(self, path: Path | None) -> None:
         self.path = path

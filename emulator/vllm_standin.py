@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import backend, lifecycle
+from . import backend, datastore, lifecycle
 from .auth import bearer, resolve
 from .context import ctx
 from .standin_command import Serving, serving_of
@@ -70,6 +70,9 @@ async def _gate(request: Request) -> App | Response:
     if lifecycle.NEVER_READY_MARKER in spec["image"] or not lifecycle.is_serving(app["schedule"], now):
         state = lifecycle.current_state(app["schedule"], now).value
         return JSONResponse({"message": f"app is not ready (state {state})"}, status_code=503)
+    if datastore.downloading(app, now):  # vLLM listens once the weights are in /hub and loaded
+        return JSONResponse({"message": "app is not ready (vLLM is downloading the model weights "
+                             "from the Hugging Face Hub)"}, status_code=503)
     return App(app_id, serving_of(spec), _metrics_of(request, app_id))
 
 

@@ -13,6 +13,11 @@ fi
 .venv/bin/python -m pip install --quiet -r requirements-dev.txt
 echo "set up: $(.venv/bin/python --version) in .venv"
 
+# actionlint for tests/test_workflows.py, built from its Go module (skipped without Go).
+if command -v go >/dev/null; then
+  echo "set up: actionlint at $(bash scripts/install-actionlint.sh | tail -n 1)"
+fi
+
 # The endpoint benchmark (python -m components.bench) runs its load generator, tokenizer build and
 # plot in a virtual environment of their own: AIPerf needs httpx 0.29 and transformers, and .venv
 # pins httpx 0.27.2 for the official ovhai client. About 45 s and 1.2 GB (see README).

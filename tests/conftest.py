@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from emulator.runner import RunningEmulator, start_emulator
 from tests.provider_harness import EmulatorControl
 
 ADMIN_TOKEN = "test-admin-token"
+
+# Stack programs price their plans from OVHcloud's public catalog at preview: tests use the built-in
+# estimates unless they ask for a catalog (the `priceCatalogUrl` key wins), so that the live prices
+# never change a test's result (tests/test_pricing*.py fetch from the emulator's catalog).
+os.environ.setdefault("VLLM_AI_DEPLOY_PRICE_CATALOG", "none")
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ import pytest
 
 from components.catalog import resolve_model
 from components.sizing import GIB, estimate_kv_cache_tokens, kv_bytes_per_token
+from components.vllm_releases import profile
 
 TOLERANCE = 0.20
 
@@ -122,10 +123,14 @@ class Case:
     reported_tokens: int = 0
     reported_kv_gib: float = 0.0  # when the log gives memory instead of tokens
     options: dict[str, Any] = field(default_factory=dict)
+    release: str = ""  # the log's vLLM release when it is planned with that line's memory model
 
     @property
     def line(self) -> str:
-        """The vLLM release line of the log (the planner's legacy model, release=None, covers them)."""
+        """The vLLM release line of the log (the planner's legacy model, release=None, covers the
+        logs up to 0.11; a case with `release` follows that release's profile)."""
+        if self.release:
+            return profile(self.release).memory.line
         return "V0 (0.6)" if self.id.endswith(("-v0", "-v0-20k", "-v0-29k")) else "V1 0.8-0.11"
 
     def reported(self) -> int:
@@ -303,16 +308,52 @@ CASES = [
         reported_tokens=184832,
         options={"gpu_model": "H100"},
     ),
+    # A tight, large MoE case with hybrid attention: gpt-oss-120b on one H100 (MXFP4 experts, Marlin
+    # on the 0.10/0.11 line: 65.9 GiB loaded), 1024-row sampler over a 201,088 vocabulary (7.5 GiB).
+    Case(
+        "h100-gpt-oss-120b-0.11-0.95",
+        "vllm-project/vllm issue #27508 (comment by matheusfvesco, 2025-10-31) "
+        "https://github.com/vllm-project/vllm/issues/27508 - `vllm serve openai/gpt-oss-120b "
+        "--gpu-memory-utilization 0.95 --max-num-batched-tokens 1024`: Available KV cache memory: 1.71 GiB",
+        "gpt-oss-120b",
+        "H100",
+        81559,
+        1,
+        0.95,
+        reported_kv_gib=1.71,
+        options={"gpu_model": "H100", "max_num_batched_tokens": 1024},
+        release="0.11.0",  # the release of that date (the comment does not print its version)
+    ),
+    # vLLM 0.19.0 (the 0.17-0.20 line: lower activation peak, CUDA graphs outside the budget):
+    # gpt-oss-20b on one A100 80GB, MXFP4 experts through Marlin (13.72 GiB loaded; planner 13.66).
+    Case(
+        "a100-gpt-oss-20b-0.19-0.65",
+        "myoceane.fr, '[AI] vLLM 部署地端模型系統訊息記錄 A100' (2026-04-18) "
+        "https://myoceane.fr/index.php/ai-vllm-a100-gemma-4/ - vLLM version 0.19.0, `vllm serve "
+        "openai/gpt-oss-20b --max-model-len 131072 --gpu-memory-utilization 0.65`: Model loading took "
+        "13.72 GiB, Available KV cache memory: 36.56 GiB",
+        "gpt-oss-20b",
+        "A100",
+        81920,
+        1,
+        0.65,
+        reported_kv_gib=36.56,
+        options={"gpu_model": "A100"},
+        release="0.19.0",
+    ),
 ]
 
 
 def estimate(case: Case) -> int:
+    options = dict(case.options)
+    if case.release:
+        options["release"] = profile(case.release)
     return estimate_kv_cache_tokens(
         case.model,
         case.gpu_memory_mib,
         case.gpus,
         gpu_memory_utilization=case.gpu_memory_utilization,
-        **case.options,
+        **options,
     )
 
 

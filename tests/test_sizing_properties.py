@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.catalog import CATALOG
-from components.sizing import FLAVORS, estimate_memory, plan, tensor_parallel_problems, weights_bytes
+from components.sizing import (
+    COMPUTE_CAPABILITY,
+    FLAVORS,
+    estimate_memory,
+    plan,
+    tensor_parallel_problems,
+    weights_bytes,
+)
 
 MODELS = st.sampled_from(sorted(CATALOG))
 FLAVOR_IDS = st.sampled_from(sorted(FLAVORS))
@@ -58,10 +65,14 @@ def test_fitting_plans_obey_tp_rules_and_gpu_limits(key: str, length: int, dtype
             assert spec.num_attention_heads % p.tensor_parallel == 0
             kvh = spec.num_key_value_heads
             assert kvh % p.tensor_parallel == 0 or p.tensor_parallel % kvh == 0
-            assert p.kv_cache_tokens >= p.max_model_len
+            assert p.max_concurrency >= 1  # vLLM's start-up check: one full-length sequence
+            if not spec.sliding_window_layers:
+                assert p.kv_cache_tokens >= p.max_model_len
             assert not (p.dtype == "bfloat16" and not FLAVORS[p.flavor].bf16)
-            if p.quantization == "fp8" or p.kv_cache_dtype == "fp8":
+            if p.kv_cache_dtype == "fp8":
                 assert FLAVORS[p.flavor].fp8
+            if p.quantization == "fp8" and not FLAVORS[p.flavor].fp8:  # weight-only FP8 Marlin (A100)
+                assert COMPUTE_CAPABILITY[FLAVORS[p.flavor].gpu_model] >= 8.0 and p.notes
 
 
 @SETTINGS

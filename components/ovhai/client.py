@@ -57,6 +57,7 @@ from .models import (
     UserVolumeSpec,
     WireModel,
 )
+from .ovh_auth import OvhAuthError
 from .waiting import Backoff, Observed, OnChange, poll, wanted_or_terminal
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,11 @@ class OvhAiClient:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str = "",
         *,
+        auth: httpx.Auth | None = None,
+        service_name: str | None = None,
+        region: str | None = None,
         timeout: float = 30.0,
         max_attempts: int = 6,
         max_retry_seconds: float = 60.0,
@@ -108,13 +112,27 @@ class OvhAiClient:
         on_retry: Callable[[str], None] | None = None,
     ) -> None:
         """`on_retry`, when given, receives each retry and give-up message instead of the module's
-        logger, so that a caller can put its own context (a resource name) on the line."""
+        logger, so that a caller can put its own context (a resource name) on the line.
+
+        The door: a `token` talks to the regional API (`base_url` is e.g.
+        https://gra.ai.cloud.ovh.net, paths under /v1); an `auth` (see `ovh_auth`) with a
+        `service_name` talks to the public API (`base_url` is e.g. https://eu.api.ovh.com/1.0,
+        paths under /cloud/project/{serviceName}/ai, bodies carry `region`)."""
+        if bool(token) == (auth is not None):
+            raise ValueError("give either a regional API token or a public API auth, not both or neither")
+        if auth is not None and not service_name:
+            raise ValueError("the public API door needs the project's service name")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if not 1 <= page_size <= 100:
             raise ValueError("page_size must be within 1..100")
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._auth = auth
+        self.region = region
+        self.public = auth is not None
+        self._prefix = f"/cloud/project/{_seg(service_name or '')}/ai" if auth is not None else "/v1"
+        self._secrets = [s for s in [token, *_auth_secrets(auth)] if s]
         self.max_attempts = max_attempts
         self.max_retry_seconds = max_retry_seconds
         self.page_size = page_size
@@ -127,10 +145,11 @@ class OvhAiClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
-                "Authorization": f"Bearer {token}",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
             },
+            auth=auth,
             # Connecting is quick or broken; reading may wait on a slow regional API.
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
@@ -154,7 +173,17 @@ class OvhAiClient:
         self.close()
 
     def __repr__(self) -> str:  # never the token
-        return f"OvhAiClient({self.base_url!r})"
+        return f"OvhAiClient({self.base_url!r}, {'public' if self.public else 'regional'} door)"
+
+    def path(self, rest: str) -> str:
+        """The door's path of a resource: `app/x` -> /v1/app/x or /cloud/project/{sn}/ai/app/x."""
+        return f"{self._prefix}/{rest.lstrip('/')}"
+
+    def _with_region(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The public door's bodies carry the region (`TokenSpec.region` is required)."""
+        if self.public and self.region and "region" not in body:
+            return {**body, "region": self.region.upper()}
+        return body
 
     # ------------------------------------------------------------------ transport and retries
 
@@ -234,6 +263,11 @@ class OvhAiClient:
     def _send_once(self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None) -> Any:
         try:
             response = self._http.request(method, path, json=json, params=_clean(params))
+        except OvhAuthError as exc:  # /auth/time or the OAuth2 token refused: the call was not sent
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                # A wrong service account: 401 at once (the token URL answered 400/401), no retry.
+                raise error_for_status(method, path, 401, self._redact(str(exc)), None) from None
+            raise ApiConnectionError(method, path, self._redact(str(exc)), maybe_applied=False) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiConnectionError(
                 method, path, self._redact(_describe(exc)), maybe_applied=False
@@ -257,7 +291,9 @@ class OvhAiClient:
         return error_for_status(method, path, response.status_code, self._redact(message), retry_after)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        for secret in [*self._secrets, *_auth_secrets(self._auth)]:
+            text = text.replace(secret, "***")
+        return text
 
     def _get_model(self, model: type[M], path: str, params: Mapping[str, Any] | None = None) -> M:
         return model.model_validate(self.request("GET", path, params=params))
@@ -288,43 +324,43 @@ class OvhAiClient:
     # ------------------------------------------------------------------ apps
 
     def list_apps(self, *, label_selector: str | None = None, state: str | None = None) -> list[App]:
-        return self._list(App, "/v1/app", {"labelSelector": label_selector, "statusState": state})
+        return self._list(App, self.path("app"), {"labelSelector": label_selector, "statusState": state})
 
     def create_app(self, spec: AppSpec | Mapping[str, Any]) -> App:
         """POST /v1/app. A Mapping is sent as given (the server validates it); an AppSpec via to_wire()."""
-        return App.model_validate(self.request("POST", "/v1/app", json=_body(spec)))
+        return App.model_validate(self.request("POST", self.path("app"), json=self._with_region(_body(spec))))
 
     def get_app(self, app_id: str) -> App:
-        return self._get_model(App, f"/v1/app/{_seg(app_id)}")
+        return self._get_model(App, self.path(f"app/{_seg(app_id)}"))
 
     def update_app(self, app_id: str, update: AppUpdate | Mapping[str, Any]) -> App:
-        body = self.request("PUT", f"/v1/app/{_seg(app_id)}", json=_body(update))
+        body = self.request("PUT", self.path(f"app/{_seg(app_id)}"), json=_body(update))
         return App.model_validate(body) if body else self.get_app(app_id)
 
     def delete_app(self, app_id: str, *, force: bool = False) -> None:
-        self.request("DELETE", f"/v1/app/{_seg(app_id)}", params={"force": "true"} if force else None)
+        self.request("DELETE", self.path(f"app/{_seg(app_id)}"), params={"force": "true"} if force else None)
 
     def start_app(self, app_id: str) -> None:
-        self.request("PUT", f"/v1/app/{_seg(app_id)}/start")
+        self.request("PUT", self.path(f"app/{_seg(app_id)}/start"))
 
     def stop_app(self, app_id: str) -> None:
-        self.request("PUT", f"/v1/app/{_seg(app_id)}/stop")
+        self.request("PUT", self.path(f"app/{_seg(app_id)}/stop"))
 
     def set_app_image(self, app_id: str, image: str) -> None:
-        self.request("PUT", f"/v1/app/{_seg(app_id)}/image", json=ImageUpdate(url=image).to_wire())
+        self.request("PUT", self.path(f"app/{_seg(app_id)}/image"), json=ImageUpdate(url=image).to_wire())
 
     def set_app_scaling(self, app_id: str, strategy: ScalingStrategy | Mapping[str, Any]) -> None:
-        self.request("PUT", f"/v1/app/{_seg(app_id)}/scalingstrategy", json=_body(strategy))
+        self.request("PUT", self.path(f"app/{_seg(app_id)}/scalingstrategy"), json=_body(strategy))
 
     def set_app_label(self, app_id: str, name: str, value: str | None) -> None:
         """Set a label, or delete it when `value` is None."""
         self.request(
-            "PUT", f"/v1/app/{_seg(app_id)}/label", json=LabelUpdate(name=name, value=value).to_wire()
+            "PUT", self.path(f"app/{_seg(app_id)}/label"), json=LabelUpdate(name=name, value=value).to_wire()
         )
 
     def get_app_logs(self, app_id: str, *, tail: int | None = None) -> list[str]:
         """Log lines: accepts `{logs: [{content}]}` (schema `Logs`), a JSON list, or plain text."""
-        response_lines = _log_lines(self.request("GET", f"/v1/app/{_seg(app_id)}/log"))
+        response_lines = _log_lines(self.request("GET", self.path(f"app/{_seg(app_id)}/log")))
         return response_lines[-tail:] if tail else response_lines
 
     def wait_for_app(
@@ -390,55 +426,117 @@ class OvhAiClient:
     # ------------------------------------------------------------------ tokens
 
     def list_tokens(self) -> list[Token]:
-        return self._list(Token, "/v1/token")
+        return self._list(Token, self.path("token"))
 
     def get_token(self, token_id: str) -> Token:
-        return self._get_model(Token, f"/v1/token/{_seg(token_id)}")
+        return self._get_model(Token, self.path(f"token/{_seg(token_id)}"))
 
     def create_token(self, name: str, role: TokenRole | str, label_selector: str | None = None) -> Token:
         """POST /v1/token; `role` is a TokenRole, its wire value, or the CLI's `read`/`operator`."""
         body: dict[str, Any] = {"name": name, "role": TokenRole(role).value}
         if label_selector:
             body["labelSelector"] = label_selector
-        return Token.model_validate(self.request("POST", "/v1/token", json=body))
+        return Token.model_validate(self.request("POST", self.path("token"), json=self._with_region(body)))
 
     def renew_token(self, token_id: str) -> Token:
-        return Token.model_validate(self.request("POST", f"/v1/token/{_seg(token_id)}/renew"))
+        return Token.model_validate(self.request("POST", self.path(f"token/{_seg(token_id)}/renew")))
 
     def delete_token(self, token_id: str) -> None:
-        self.request("DELETE", f"/v1/token/{_seg(token_id)}")
+        self.request("DELETE", self.path(f"token/{_seg(token_id)}"))
 
     # ------------------------------------------------------------------ user volumes
 
+    def _regional_only(self, method: str, what: str, rest: str) -> None:
+        """User volumes and `me` exist on the regional API only: say so instead of a bare 404."""
+        if self.public:
+            raise error_for_status(
+                method, self.path(rest), 400,
+                f"{what} are served by the regional AI API only (ovhai:endpoint with ovhai:token); "
+                "the OVHcloud public API door has datastore aliases instead "
+                "(/ai/data/region/{region}/alias)",
+                None,
+            )  # fmt: skip
+
     def list_volumes(self) -> list[UserVolume]:
-        return self._list(UserVolume, "/v1/volume")
+        self._regional_only("GET", "user volumes", "volume")
+        return self._list(UserVolume, self.path("volume"))
 
     def create_volume(self, spec: UserVolumeSpec | Mapping[str, Any]) -> UserVolume:
         """POST /v1/volume with `{name, region?, <source>?}` (a Mapping is sent as given)."""
-        return UserVolume.model_validate(self.request("POST", "/v1/volume", json=_body(spec)))
+        self._regional_only("POST", "user volumes", "volume")
+        return UserVolume.model_validate(self.request("POST", self.path("volume"), json=_body(spec)))
 
     def get_volume(self, volume_id: str) -> UserVolume:
-        return self._get_model(UserVolume, f"/v1/volume/{_seg(volume_id)}")
+        self._regional_only("GET", "user volumes", "volume")
+        return self._get_model(UserVolume, self.path(f"volume/{_seg(volume_id)}"))
 
     def delete_volume(self, volume_id: str) -> None:
-        self.request("DELETE", f"/v1/volume/{_seg(volume_id)}")
+        self._regional_only("DELETE", "user volumes", "volume")
+        self.request("DELETE", self.path(f"volume/{_seg(volume_id)}"))
+
+    # ------------------------------------------------------------------ datastore aliases, datasync
+
+    def _alias_path(self, region: str | None, alias: str | None = None) -> str:
+        base = f"data/region/{_seg((region or self._region()).upper())}/alias"
+        return self.path(base if alias is None else f"{base}/{_seg(alias)}")
+
+    def list_datastore_aliases(self, region: str | None = None) -> list[dict[str, Any]]:
+        """GET /ai/data/region/{region}/alias (public door): the region's datastore aliases."""
+        return [dict(item) for item in _items(self.request("GET", self._alias_path(region)))]
+
+    def get_datastore_alias(self, alias: str, region: str | None = None) -> dict[str, Any]:
+        return dict(self.request("GET", self._alias_path(region, alias)) or {})
+
+    def create_datastore_alias(self, body: Mapping[str, Any], region: str | None = None) -> dict[str, Any]:
+        """POST with `{alias, endpoint, owner, type, credentials}` (cloud.project.ai.DataStoreInput)."""
+        return dict(self.request("POST", self._alias_path(region), json=body) or {})
+
+    def delete_datastore_alias(self, alias: str, region: str | None = None) -> None:
+        self.request("DELETE", self._alias_path(region, alias))
+
+    def datasync_app(self, app_id: str, direction: str, volume: str | None = None) -> dict[str, Any]:
+        """POST .../app/{id}/datasync `{direction: pull|push, volume?}`: the `DataSync` it started."""
+        body: dict[str, Any] = {"direction": direction}
+        if volume:
+            body["volume"] = volume
+        return dict(self.request("POST", self.path(f"app/{_seg(app_id)}/datasync"), json=body) or {})
+
+    def get_app_raw(self, app_id: str) -> dict[str, Any]:
+        """The app as the API renders it (its `status.dataSync` list included)."""
+        return dict(self.request("GET", self.path(f"app/{_seg(app_id)}")) or {})
 
     # ------------------------------------------------------------------ capabilities
 
     def list_flavors(self) -> list[Flavor]:
-        return self._list(Flavor, "/v1/capabilities/flavor")
+        return self._list(Flavor, self._flavor_path())
 
     def get_flavor(self, flavor_id: str) -> Flavor:
-        return self._get_model(Flavor, f"/v1/capabilities/flavor/{_seg(flavor_id)}")
+        return self._get_model(Flavor, f"{self._flavor_path()}/{_seg(flavor_id)}")
+
+    def _flavor_path(self) -> str:
+        if self.public:  # the public door lists flavors per region
+            return self.path(f"capabilities/region/{_seg(self._region())}/flavor")
+        return self.path("capabilities/flavor")
+
+    def _region(self) -> str:
+        if not self.region:
+            raise ValueError("this call of the public API door needs a region")
+        return self.region.upper()
 
     def get_quotas(self) -> Quotas:
-        return self._get_model(Quotas, "/v1/capabilities/quota")
+        return self._get_model(Quotas, self.path("capabilities/quota"))
 
     def me(self) -> Me:
-        return self._get_model(Me, "/v1/me")
+        self._regional_only("GET", "`me`", "me")
+        return self._get_model(Me, self.path("me"))
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _auth_secrets(auth: httpx.Auth | None) -> list[str]:
+    secrets = getattr(auth, "secrets", None)
+    return [s for s in secrets() if s] if callable(secrets) else []
 
 
 def _seg(value: str) -> str:

@@ -9,7 +9,8 @@ up to four operations the engine runs at once in threads share nothing mutable.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import pulumi
@@ -32,12 +33,12 @@ from components.ovhai import (
     ServerError,
     WaitTimeout,
 )
-from components.ovhai.models import App
+from components.ovhai.models import App, TokenRole
 from components.platform import DEPLOYMENT_LABEL, RESTARTABLE_STATES, STOP_STATES
 from components.resources.credentials import Credentials
 from components.resources.field_policy import SPEC_POLICY, update_fields
 from components.resources.fingerprint import fingerprint, fingerprints, new_key, redact
-from components.resources.progress import Progress
+from components.resources.progress import Progress, log
 from components.resources.provider_base import ApiProvider
 from components.resources.readiness import (
     DEFAULT_POLICY,
@@ -150,7 +151,24 @@ def app_name(props: Mapping[str, Any]) -> str:
 
 def secret_values(props: Mapping[str, Any], creds: Credentials | None) -> list[str]:
     values = [str(v) for v in (props.get("secretEnv") or {}).values() if isinstance(v, str)]
-    return [*values, creds.token] if creds else values
+    return [*values, *creds.secrets] if creds else values
+
+
+@contextmanager
+def probe_token(client: OvhAiClient, creds: Credentials, app: App) -> Iterator[str]:
+    """The bearer that probes the app's URL: the regional door's AI token; on the public door (no AI
+    token pasted anywhere) a read token minted for this app alone, deleted after the wait."""
+    if creds.token:
+        yield creds.token
+        return
+    minted = client.create_token(f"probe-{app.id}", TokenRole.READ, f"ovh/id={app.id}")
+    try:
+        yield minted.value or ""
+    finally:
+        try:
+            client.delete_token(minted.id)
+        except ApiError as error:  # the wait's own outcome matters more; the token reads one app
+            log(app.spec.name or app.id, f"could not delete probe token {minted.id}: {error}")
 
 
 def deadline_of(props: Mapping[str, Any], started: float) -> float:
@@ -166,10 +184,14 @@ def hint(error: ApiError) -> str:
         )
     if error.status == 401:
         return (
-            " (the API token is wrong, revoked, or of another region: check ovhai:token and ovhai:endpoint)"
+            " (the API token is wrong, revoked, or of another region: check ovhai:token and ovhai:endpoint;"
+            " on the public API: the ovh:* credentials and ovh:endpoint)"
         )
     if error.status == 403:
-        return " (the API token's role or label selector does not allow this: use an operator token)"
+        return (
+            " (the API token's role or label selector does not allow this: use an operator token;"
+            " on the public API: a consumer key granted GET/POST/PUT/DELETE on /cloud/project/*/ai/*)"
+        )
     if isinstance(error, Conflict):
         return " (the app's current state does not allow this change; retry once it is RUNNING or STOPPED)"
     return ""
@@ -353,15 +375,16 @@ class AiAppProvider(ApiProvider):
         started: float,
     ) -> WaitOutcome:
         readiness = props.get("readiness") or {}
-        return wait_until_ready(
-            client,
-            app,
-            token=creds.token,
-            path=str(readiness.get("path", "/")),
-            deadline=deadline_of(props, started),
-            progress=progress,
-            policy=self.policy,
-        )
+        with probe_token(client, creds, app) as token:
+            return wait_until_ready(
+                client,
+                app,
+                token=token,
+                path=str(readiness.get("path", "/")),
+                deadline=deadline_of(props, started),
+                progress=progress,
+                policy=self.policy,
+            )
 
     def _give_up(
         self,
@@ -408,7 +431,7 @@ class AiAppProvider(ApiProvider):
                 except NotFound:
                     return ReadResult("", {})
         except ApiError as error:
-            raise ProviderError(redact(f"{app_name(props)}: {error}{hint(error)}", [creds.token])) from None
+            raise ProviderError(redact(f"{app_name(props)}: {error}{hint(error)}", creds.secrets)) from None
         if app.state in ("DELETING", "DELETED"):
             return ReadResult("", {})
         return ReadResult(id_, live_outputs(props, app))
@@ -505,7 +528,7 @@ class AiAppProvider(ApiProvider):
                 self._delete(client, id_, progress)
         except (ApiError, WaitTimeout) as error:
             raise ProviderError(
-                redact(f"{progress.name}: deleting app {id_}: {error}", [creds.token])
+                redact(f"{progress.name}: deleting app {id_}: {error}", creds.secrets)
             ) from None
 
     def _delete(self, client: OvhAiClient, id_: str, progress: Progress) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
 from components.ovhai import OvhAiClient
+from components.ovhai.ovh_auth import OvhOAuth2Auth, OvhSignatureAuth, api_base_url, oauth2_token_url
 from components.resources.credentials import Credentials, MissingCredentials, resolve
 from components.resources.progress import log
 
@@ -51,9 +52,24 @@ class ApiProvider(ResourceProvider):
 
     def client(self, creds: Credentials, resource_name: str) -> OvhAiClient:
         """A client for one operation; its retry messages carry the resource's name."""
-        return OvhAiClient(
-            creds.endpoint,
-            creds.token,
-            max_retry_seconds=MAX_RETRY_SECONDS,
-            on_retry=lambda message: log(resource_name, message),
+        return open_client(
+            creds, max_retry_seconds=MAX_RETRY_SECONDS, on_retry=lambda message: log(resource_name, message)
         )
+
+
+def open_client(creds: Credentials, **options: Any) -> OvhAiClient:
+    """A client of the credentials' door: the regional API with the AI token, or the public API
+    (`<endpoint>/cloud/project/{serviceName}/ai/...`) signed or with an OAuth2 bearer."""
+    if creds.door == "regional":
+        return OvhAiClient(creds.endpoint, creds.token, **options)
+    base_url = api_base_url(creds.endpoint)
+    auth: OvhSignatureAuth | OvhOAuth2Auth
+    if creds.signature is not None:
+        keys = creds.signature
+        auth = OvhSignatureAuth(keys.application_key, keys.application_secret, keys.consumer_key, base_url)
+    else:
+        assert creds.oauth2 is not None
+        auth = OvhOAuth2Auth(
+            creds.oauth2.client_id, creds.oauth2.client_secret, oauth2_token_url(creds.endpoint)
+        )
+    return OvhAiClient(base_url, auth=auth, service_name=creds.service_name, region=creds.region, **options)

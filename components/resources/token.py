@@ -104,7 +104,7 @@ class AiTokenProvider(ApiProvider):
     """CRUD of one application token (`/v1/token`)."""
 
     def _fail(self, name: str, error: ApiError, creds: Credentials, value: str | None = None) -> TokenError:
-        return TokenError(redact(f"token {name}: {error}", [creds.token, value or ""]))
+        return TokenError(redact(f"token {name}: {error}", [*creds.secrets, value or ""]))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_token(news)

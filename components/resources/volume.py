@@ -81,7 +81,7 @@ class AiVolumeProvider(ApiProvider):
     """CRUD of one user volume (`/v1/volume`); delete keeps it while `retainOnDelete`."""
 
     def _fail(self, name: str, error: ApiError, creds: Credentials) -> VolumeError:
-        return VolumeError(redact(f"volume {name}: {error}", [creds.token]))
+        return VolumeError(redact(f"volume {name}: {error}", creds.secrets))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_volume(news)

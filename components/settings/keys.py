@@ -26,6 +26,7 @@ from components.platform import (
     MAX_WINDOW_SECONDS,
     PROJECT,
 )
+from components.pricing import SUBSIDIARIES
 from components.settings.environments import PINNED_VLLM_IMAGE
 from components.vllm_releases import CUDA_VARIANTS, NEWEST, format_version
 
@@ -263,6 +264,21 @@ class StackConfig(BaseModel):
         ),
     )
     cachePath: str = Field("/hub", json_schema_extra=_key("/hub", "Mount path of the cache (HF_HOME)."))
+    cacheStack: str = Field(
+        "",
+        json_schema_extra=_key(
+            "organization/platform/gra",
+            "Platform stack whose bucket holds the model cache (<org>/platform/<region>): /hub is "
+            "mounted from it under a per-model prefix; empty: no shared cache.",
+        ),
+    )
+    cachePrefix: str = Field(
+        "",
+        json_schema_extra=_key(
+            "mistralai--Mistral-Small-24B-Instruct-2501",
+            "Model prefix under the platform's cache prefix; empty: derived from the model id.",
+        ),
+    )
     workspacePath: str = Field(
         "/workspace", json_schema_extra=_key("/workspace", "Standalone scratch volume; empty: none.")
     )
@@ -320,10 +336,38 @@ class StackConfig(BaseModel):
             secret=True,
         ),
     )
+    serviceName: str = Field(
+        "",
+        json_schema_extra=_key(
+            "<public cloud project id>",
+            "The Public Cloud project (its id) of the OVHcloud public API door, used with the ovh:* "
+            "credentials (pulumi-ovh's); empty: the regional door with ovhai:token.",
+        ),
+    )
     gpuQuota: int = Field(4, json_schema_extra=_key("8", "The project's GPU quota (default 4)."))
     prices: list[str] = Field(
         default_factory=list,
-        json_schema_extra=_key("'[\"l40s-1-gpu=1.40\"]'", "Hourly price overrides, flavor=EUR per GPU-hour."),
+        json_schema_extra=_key(
+            "'[\"l40s-1-gpu=1.40\"]'",
+            "Hourly price overrides, flavor=price per GPU-hour in the subsidiary's currency.",
+        ),
+    )
+    ovhSubsidiary: str = Field(
+        "FR",
+        json_schema_extra=_key(
+            "GB",
+            "OVHcloud subsidiary whose public catalog prices the plans, in its currency: "
+            + _or(tuple(SUBSIDIARIES)) + ".",
+            choices=tuple(SUBSIDIARIES),
+        ),
+    )
+    priceCatalogUrl: str = Field(
+        "",
+        json_schema_extra=_key(
+            "http://127.0.0.1:19080",
+            "Public catalog the prices come from (an API base or the catalog URL); empty: the API "
+            "of ovh:endpoint or of the subsidiary; none: the built-in estimates.",
+        ),
     )
 
 

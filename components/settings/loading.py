@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from components.pricing import PriceList
 from components.settings.keys import LIST_KEYS, PROJECT, StackConfig
 from components.settings.model import Settings
 from components.settings.problems import Problems, SettingsError, full_key
@@ -61,14 +62,18 @@ def load_settings(
     secret_keys: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
     provider_config: Mapping[str, Any] | None = None,
+    catalog_prices: PriceList | None = None,
 ) -> Settings:
     """Parse and check a stack's config. `raw`: key (no namespace) -> value; `secret_keys`: the keys
     set with `--secret`; `environ`: where HF_TOKEN may come from; `provider_config`: `ovhai:*`
-    keys (full names) to check that the API token is not stored in plain text."""
+    keys (full names) to check that the API token is not stored in plain text; `catalog_prices`:
+    the public catalog's prices the program fetched (`components.price_catalog`), None: the
+    built-in estimates."""
     problems = Problems(project)
     cfg = _parse(raw, problems)
     resolved = Resolver(cfg, problems, stack=stack, project=project, secret_keys=set(secret_keys),
-                         environ=environ or {}, provider_config=provider_config or {}).resolve()
+                         environ=environ or {}, provider_config=provider_config or {},
+                         catalog_prices=catalog_prices).resolve()
     if problems.items or resolved is None:
         raise SettingsError(stack, problems.items)
     return resolved

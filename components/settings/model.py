@@ -9,13 +9,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from components import autoscaling, catalog, sizing, vllm
+from components import autoscaling, catalog, pricing, sizing, vllm
 from components.settings.environments import Environment
 from components.settings.keys import DEPLOYMENT_LABEL
 
 COST_NOTE = (
-    "estimate from indicative per-hour list prices while the app is SCALING or RUNNING; "
-    "the OVHcloud public catalog is the source of truth and a stack can override prices"
+    "estimate: per-GPU hourly prices (see source and date) while the app is SCALING or RUNNING, "
+    "excl. tax; a stack can override prices"
 )
 
 
@@ -44,6 +44,15 @@ class VolumeSettings:
             "cache": self.cache,
             "volumeSource": source,
         }
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The shared model cache (`cacheStack`): the platform stack and this model's prefix in it."""
+
+    stack: str  # <org>/platform/<region>, read through a StackReference
+    prefix: str  # under the platform's cachePrefix (components.cache.model_prefix or cachePrefix)
+    explicit_prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,9 @@ class Settings(BaseModel):
     adopt_app_id: str  # an app made outside Pulumi for the first create to take over ("" : none)
     labels: dict[str, str]
     gpu_quota: int
+    price_list: pricing.PriceList | None = None  # where the plans' prices come from
     hf_token: SecretStr | None = Field(default=None, repr=False)
+    cache: CacheSettings | None = None  # the shared model cache, when the stack opts in
     warnings: tuple[str, ...] = ()
 
     @property
@@ -135,6 +146,18 @@ class Settings(BaseModel):
         key, value = self.deployment_label
         return f"{key}={value}"
 
+    def price_source(self) -> dict[str, Any]:
+        """`source` and `date` of the chosen plan's price (`date` null for the built-in estimates),
+        the `subsidiary`, and `sourceNote`: the line under the planner's table."""
+        prices = self.price_list or pricing.builtin_prices()
+        source = prices.source_of(self.plan.flavor)
+        return {
+            "source": source,
+            "date": prices.date if source == prices.source else None,
+            "subsidiary": prices.subsidiary,
+            "sourceNote": pricing.source_line(prices),
+        }
+
     def estimated_hourly_cost(self) -> dict[str, Any]:
         """Per replica and for the replicas billed (min..max when autoscaling); an estimate."""
         per_replica = round(float(self.plan.hourly_cost), 4)
@@ -145,6 +168,7 @@ class Settings(BaseModel):
             "replicas": low,
             "currency": self.plan.currency,
             "note": COST_NOTE,
+            **self.price_source(),
         }
         if high != low:
             cost["maxAmount"] = round(per_replica * high, 4)

@@ -12,11 +12,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from components import sizing, vllm
+from components import pricing, sizing, vllm
 from components.settings import rules_access as access
 from components.settings import rules_gpu as gpu
 from components.settings import rules_identity as identity
 from components.settings import rules_lifecycle as lifecycle
+from components.settings import rules_prices as price_rules
 from components.settings import rules_scaling as scaling_rules
 from components.settings import rules_volumes as volume_rules
 from components.settings.environments import ENVIRONMENT_DEFAULTS
@@ -35,8 +36,10 @@ def resolve(
     secret_keys: Collection[str],
     environ: Mapping[str, str],
     provider_config: Mapping[str, Any],
+    catalog_prices: pricing.PriceList | None = None,
 ) -> Settings | None:
-    """Every rule on one config; None when any problem was reported (they are in `problems`)."""
+    """Every rule on one config; None when any problem was reported (they are in `problems`).
+    `catalog_prices`: the public catalog's prices as fetched by the program (None: not fetched)."""
     p = Findings(problems)
     env = identity.environment(cfg, stack, p)
     defaults = gpu.pinned_default_image(cfg, p, ENVIRONMENT_DEFAULTS[env or "dev"])
@@ -47,13 +50,16 @@ def resolve(
     release = gpu.resolve_release(cfg, p, image)
     scaling = scaling_rules.scaling(cfg, defaults, p)
     volumes = volume_rules.volumes(cfg, p)
+    cache = volume_rules.cache(cfg, model, p)
     gmu = gpu.gpu_memory_utilization(cfg, p)
     labels = access.labels(cfg, p)
     role = access.token_role(cfg, env, p)
     readiness = lifecycle.readiness(cfg, defaults, model, p)
     keep_failed = lifecycle.keep_failed(cfg, defaults, p)
     access.unsecure(cfg, env, defaults, p)
-    access.provider_credentials(provider_config, secret_keys, env, p)
+    access.provider_credentials(
+        provider_config, secret_keys, env, p, service_name=cfg.serviceName, environ=environ
+    )
     vllm_args = gpu.vllm_args(cfg, p)
     gpu.release_args(cfg, p, release)
     hf_token = access.hf_token(cfg, model, secret_keys, environ, p)
@@ -63,9 +69,16 @@ def resolve(
     if cfg.gpuQuota < 1:
         p.add("gpuQuota", f"must be at least 1 (got {cfg.gpuQuota})", value="4")
     prices = gpu.prices(cfg, p)
+    sub = price_rules.subsidiary(cfg, p)
+    url_ok = price_rules.catalog_url_ok(cfg, p)
+    price_list: pricing.PriceList | None = None
+    if sub is not None and url_ok and prices is not None:
+        price_list = price_rules.price_list(cfg, sub, catalog_prices, prices, p)
     chosen: tuple[sizing.Plan, list[sizing.Plan]] | None = None
-    if model is not None and gmu is not None and prices is not None and gpu.planner_inputs_ok(cfg, p):
-        chosen = gpu.plan(cfg, model, gmu, prices, p, release)
+    if model is not None and gmu is not None and price_list is not None and gpu.planner_inputs_ok(cfg, p):
+        chosen = gpu.plan(cfg, model, gmu, price_list.per_gpu_hour(), p, release)
+        if chosen is not None:
+            chosen = price_rules.label_currency(chosen, price_list)
     if chosen is not None and scaling is not None:
         scaling_rules.quota(cfg, chosen[0], scaling, p)
     kv_bytes = gpu.fixed_kv_cache(cfg, p, release, chosen[0] if chosen is not None else None)
@@ -102,7 +115,9 @@ def resolve(
         adopt_app_id=cfg.adoptAppId.strip(),
         labels=labels,
         gpu_quota=cfg.gpuQuota,
+        price_list=price_list,
         hf_token=SecretStr(hf_token) if hf_token else None,
+        cache=cache,
         warnings=tuple(p.warnings),
     )
 
@@ -120,7 +135,9 @@ class Resolver:
         secret_keys: Collection[str],
         environ: Mapping[str, str],
         provider_config: Mapping[str, Any],
+        catalog_prices: pricing.PriceList | None = None,
     ) -> None:
+        self._catalog_prices = catalog_prices
         self._cfg, self._problems = cfg, problems
         self._stack, self._project, self._secret_keys = stack, project, secret_keys
         self._environ, self._provider_config = environ, provider_config
@@ -134,4 +151,5 @@ class Resolver:
             secret_keys=self._secret_keys,
             environ=self._environ,
             provider_config=self._provider_config,
+            catalog_prices=self._catalog_prices,
         )

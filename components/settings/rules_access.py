@@ -59,16 +59,34 @@ def unsecure(cfg: StackConfig, env: Environment | None, defaults: EnvironmentDef
 
 
 def provider_credentials(
-    provider_config: Mapping[str, Any], secret_keys: Collection[str], env: Environment | None, p: Findings
+    provider_config: Mapping[str, Any],
+    secret_keys: Collection[str],
+    env: Environment | None,
+    p: Findings,
+    *,
+    service_name: str = "",
+    environ: Mapping[str, str] | None = None,
 ) -> None:
-    token_key = "ovhai:token"
-    if token_key in provider_config and token_key not in secret_keys:
-        p.add(token_key, "the API token is stored in plain text in the stack file",
-              f"pulumi config set --secret {token_key} <token> (or export OVHAI_TOKEN)")
+    """Credentials in plain text, and the door the provider will take: both doors, half a public
+    door or the wrong door's keys are reported at preview, before any API call."""
+    from components.resources import credentials as creds  # pure: no Pulumi, no HTTP
+
+    for key in creds.SECRET_KEYS:
+        if provider_config.get(key) and key not in secret_keys:
+            p.add(key, "a credential is stored in plain text in the stack file",
+                  f"pulumi config set --secret {key} <value> (or export {creds.ENV_OF[key]})")
     endpoint = str(provider_config.get("ovhai:endpoint", "") or "")
     if env == "prod" and endpoint and not endpoint.startswith("https://"):
         p.add("ovhai:endpoint", f"prod talks to the API over https (got {endpoint})",
               "pulumi config set ovhai:endpoint https://gra.ai.cloud.ovh.net")
+    config = {**provider_config, creds.SERVICE_NAME_KEY: service_name or None}
+    if not any(provider_config.get(k) for k in creds.PUBLIC_KEYS):
+        return  # the regional door: its token may come from the environment at deploy time
+    try:
+        creds.resolve(config, environ or {})
+    except creds.MissingCredentials as error:
+        for key, reason, fix in error.issues:
+            p.add(key, reason, fix)
 
 
 def hf_token(

@@ -74,19 +74,29 @@ def planner_inputs_ok(cfg: StackConfig, p: Findings) -> bool:
     return ok
 
 
+MIN_MODEL_LEN = 256  # the shortest context a stack (or the plan CLI) may ask for
+
+
+def context_length(cfg: StackConfig, model: catalog.ModelSpec, p: Findings) -> bool:
+    """`maxModelLen`: 0 (the model's maximum) or MIN_MODEL_LEN up to the model's own context."""
+    if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < MIN_MODEL_LEN):
+        p.add("maxModelLen", f"must be at least {MIN_MODEL_LEN} tokens, or 0 for the model's maximum "
+              f"(got {cfg.maxModelLen})", value="8192")
+        return False
+    if cfg.maxModelLen > model.max_position_embeddings:
+        p.add("maxModelLen", f"{cfg.maxModelLen} is above {model.hf_id}'s maximum context of "
+              f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
+        return False
+    return True
+
+
 def plan(
     cfg: StackConfig, model: catalog.ModelSpec, gmu: float, prices: dict[str, float], p: Findings,
     release: vllm_releases.ReleaseProfile | None = None,
 ) -> tuple[sizing.Plan, list[sizing.Plan]] | None:
-    if cfg.maxModelLen < 0 or (cfg.maxModelLen and cfg.maxModelLen < 256):
-        p.add("maxModelLen", "must be at least 256 tokens, or 0 for the model's maximum "
-              f"(got {cfg.maxModelLen})", value="8192")
+    if not context_length(cfg, model, p):
         return None
-    if cfg.maxModelLen > model.max_position_embeddings:
-        p.add("maxModelLen", f"{cfg.maxModelLen} is above {model.hf_id}'s maximum context of "
-              f"{model.max_position_embeddings} tokens", value=str(model.max_position_embeddings))
-        return None
-    kwargs = _planner_kwargs(cfg, gmu, prices)
+    kwargs = planner_kwargs(cfg, gmu, prices)
     if release is not None:
         kwargs["release"] = release  # the memory model of the image's release line
     try:
@@ -98,10 +108,13 @@ def plan(
     except ValueError as exc:  # an input the planner refuses (checked above: a safety net)
         p.add("gpuFlavor" if cfg.gpuFlavor else "model", str(exc).splitlines()[0])
         return None
+    for note in best.notes:  # a trade-off the plan accepts (weight-only kernels): said, not refused
+        p.warn(f"{best.gpus} x {best.flavor}: {note}")
     return best, plans
 
 
-def _planner_kwargs(cfg: StackConfig, gmu: float, prices: dict[str, float]) -> dict[str, Any]:
+def planner_kwargs(cfg: StackConfig, gmu: float, prices: dict[str, float]) -> dict[str, Any]:
+    """The planner's keyword arguments for the stack's keys (shared with the plan CLI)."""
     kwargs: dict[str, Any] = {
         "max_model_len": cfg.maxModelLen or None,
         "dtype": None if cfg.dtype == "auto" else cfg.dtype,
@@ -135,6 +148,11 @@ def _explain_no_fit(
     if cfg.dtype in ("bfloat16", "bf16") and any("no bfloat16" in r for r in reasons):
         p.add("dtype", message, value="half")
         return
+    # FP8 asked on a checkpoint that is already quantised (MXFP4, AWQ, ...): its own format runs.
+    requantised = any("already" in r for r in reasons)
+    if cfg.dtype == "fp8" and model.quantization not in (None, "fp8") and requantised:
+        p.add("dtype", message, value="auto")
+        return
     length = kwargs["max_model_len"] or model.max_position_embeddings
     useful = [fit for _text, fit in exc.suggestions if fit.max_model_len >= min(8192, length)]
     # a context cut to a few thousand tokens is a poor fix when other GPUs or FP8 would do
@@ -163,7 +181,8 @@ def prices(cfg: StackConfig, p: Findings) -> dict[str, float] | None:
         except ValueError:
             value = -1.0
         if not sep or flavor.strip() not in sizing.FLAVORS or value <= 0:
-            p.add("prices", f"[{i}] '{item}' must be flavor=EUR per GPU-hour, a known GPU flavor")
+            p.add("prices", f"[{i}] '{item}' must be flavor=price per GPU-hour (in the subsidiary's "
+                  "currency), a known GPU flavor")
             return None
         out[flavor.strip()] = value
     return out

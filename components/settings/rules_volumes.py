@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from components import cache as model_cache
+from components.catalog import ModelSpec
 from components.settings.keys import StackConfig
-from components.settings.model import VolumeSettings
+from components.settings.model import CacheSettings, VolumeSettings
 from components.settings.rules_base import Findings
 
 RESERVED_MOUNTS = (
@@ -100,3 +102,34 @@ def _extra_volume(p: Findings, index: int, text: str) -> VolumeSettings | None:
         p.add(key, f"[{index}] 'cache' only applies to an Object Storage container")
         return None
     return VolumeSettings(path, permission, cache, container, alias, prefix)  # type: ignore[arg-type]
+
+
+def cache(cfg: StackConfig, model: ModelSpec | None, p: Findings) -> CacheSettings | None:
+    """The shared model cache (`cacheStack`, `cachePrefix`); None when the stack does not opt in.
+    What the platform stack exports (outputs, region) and the other stacks' prefixes are checked
+    by the component once the StackReference is read (components/cache.py)."""
+    stack = cfg.cacheStack.strip()
+    explicit = cfg.cachePrefix.strip()
+    if not stack:
+        if explicit:
+            p.add("cachePrefix", "applies to the shared cache only: set cacheStack too, or remove it",
+                  p.rm_cmd("cachePrefix"))
+        return None
+    problem = model_cache.stack_problem(stack)
+    if problem is not None:
+        p.add("cacheStack", problem + " (the platform stack of the app's region)")
+        return None
+    if cfg.cacheVolume.strip() != "standalone":
+        p.add("cacheStack", f"the cache is already given by cacheVolume={cfg.cacheVolume!r}: use one "
+              "of the two", p.rm_cmd("cacheVolume"))
+        return None
+    if explicit:
+        why = model_cache.prefix_problem(explicit)
+        if why is not None:
+            p.add("cachePrefix", f"{explicit!r} {why}",
+                  p.rm_cmd("cachePrefix") + " (derive it from the model)")
+            return None
+    if model is None:
+        return None
+    return CacheSettings(stack=stack, prefix=explicit or model_cache.model_prefix(model.hf_id),
+                         explicit_prefix=bool(explicit))

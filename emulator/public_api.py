@@ -1,0 +1,237 @@
+"""The OVHcloud public API door: `/1.0/cloud/project/{serviceName}/ai/...` on the same backend.
+
+Routes (see ../shared/ovhai/API.md and cloud-ai-schema.json):
+- `GET /1.0/auth/time`: the server's time, an integer (unauthenticated);
+- `POST /auth/oauth2/token`: OAuth2 client credentials (the host's root, as
+  https://www.ovh.com/auth/oauth2/token is for ovh-eu): `{access_token, token_type, expires_in}`;
+- `/1.0/cloud/project/{serviceName}/ai/app[/...]`, `/ai/token[/...]`, `/ai/capabilities/quota`,
+  `/ai/capabilities/region/{region}/flavor[/{id}]`: checked (signature or bearer, see
+  `ovh_auth`), then handled by the regional handlers (`/v1/...`) as the project's operator, so an
+  app created through one door is seen through the other. Lists become bare arrays (this door's
+  shape), errors `{"class": "Client::...", "message"}`;
+- `POST .../ai/app/{appId}/datasync` (`{direction: pull|push, volume?}`): the regional handler's
+  datastore model (emulator/datastore.py), answered with its `DataSync` (200, as the schema says);
+- `GET|POST .../ai/data/region/{region}/alias`, `GET|DELETE .../alias/{alias}`: datastore aliases,
+  kept in memory (credentials are never rendered back);
+- another service name: 404 `Client::NotFound` "This service does not exist".
+
+The regional handlers run behind the fault layer on their `/v1` path, so `/_emulator/faults`
+(status, `Retry-After`, delays) and `/_emulator/requests` cover both doors; a scripted dropped
+connection answers 500 on this door.
+
+Every answer carries an `X-Ovh-QueryID` header, as OVHcloud's do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message, Scope
+
+from .context import Context, ctx
+from .faults import FaultMiddleware
+from .ovh_auth import ALL_METHODS, OAUTH2_TOKEN_SECONDS, OvhDoorConfig, OvhRefusal
+
+PREFIX = "/1.0"
+# The public door's AI paths that the regional handlers serve: (pattern of the rest, /v1 path).
+_MAPPED: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^app(/[^/]+(/(start|stop|scalingstrategy|image|label|log|datasync))?)?$"), "/v1/{rest}"),
+    (re.compile(r"^token(/[^/]+(/renew)?)?$"), "/v1/{rest}"),
+    (re.compile(r"^capabilities/quota$"), "/v1/capabilities/quota"),
+    (re.compile(r"^capabilities/region/[^/]+/flavor(?P<tail>/[^/]+)?$"), "/v1/capabilities/flavor{tail}"),
+]
+_LISTS = re.compile(r"^(app|token|capabilities/region/[^/]+/flavor)$")
+_ALIAS = re.compile(r"^data/region/(?P<region>[^/]+)/alias(/(?P<alias>[^/]+))?$")
+ALIAS_FIELDS = ("alias", "endpoint", "owner", "type", "prefix")
+CLASS_OF = {400: "Client::BadRequest", 401: "Client::Unauthorized", 402: "Client::PaymentRequired",
+            403: "Client::Forbidden", 404: "Client::NotFound", 409: "Client::Conflict",
+            429: "Client::TooManyRequests"}  # fmt: skip
+
+
+def _door(request: Request) -> OvhDoorConfig:
+    return ctx(request).ovh
+
+
+def _error(status: int, message: str, klass: str | None = None) -> Response:
+    name = klass or CLASS_OF.get(status, "Server::InternalServerError" if status >= 500 else "Client::Error")
+    return JSONResponse({"class": name, "message": message}, status_code=status, headers=_query_id())
+
+
+def _query_id() -> dict[str, str]:
+    return {"X-Ovh-QueryID": f"EU.emulator.{uuid.uuid4().hex[:16]}"}
+
+
+async def auth_time(request: Request) -> Response:
+    return JSONResponse(int(time.time()), headers=_query_id())
+
+
+async def oauth2_token(request: Request) -> Response:
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    try:
+        token = _door(request).issue_token(request.headers.get("authorization"), form)
+    except ValueError as error:
+        status = 401 if str(error) == "invalid_client" else 400
+        return JSONResponse({"error": str(error)}, status_code=status)
+    return JSONResponse(
+        {"access_token": token, "token_type": "Bearer", "expires_in": OAUTH2_TOKEN_SECONDS, "scope": "all"}
+    )
+
+
+def _check(request: Request, body: bytes) -> None:
+    door = _door(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        door.verify_bearer(value.strip())
+        return
+    door.verify_signed(request.headers, request.method, _full_url(request), body.decode("utf-8", "replace"))
+
+
+def _full_url(request: Request) -> str:
+    """The URL as the client sent (and signed) it: the raw path and query, never re-encoded."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    query = request.scope.get("query_string", b"")
+    host = request.headers.get("host") or request.url.netloc
+    url = f"{request.url.scheme}://{host}{raw.decode('latin-1')}"
+    return f"{url}?{query.decode('latin-1')}" if query else url
+
+
+async def ai(request: Request) -> Response:
+    """Every `/1.0/cloud/project/{serviceName}/ai/{rest}` call."""
+    body = await request.body()
+    try:
+        _check(request, body)
+    except OvhRefusal as refusal:
+        return JSONResponse(refusal.body(), status_code=refusal.status, headers=_query_id())
+    context = ctx(request)
+    if request.path_params["service"] != context.ovh.service_name:
+        return _error(404, "This service does not exist")
+    rest = request.path_params["rest"].strip("/")
+    found = _ALIAS.match(rest)
+    if found:
+        return await _aliases(request, context, found["region"].upper(), found["alias"], body)
+    for pattern, target in _MAPPED:
+        matched = pattern.match(rest)
+        if matched:
+            path = target.format(rest=rest, tail=matched.groupdict().get("tail") or "")
+            status, answer = await _forward(request, context, path, body, request.method)
+            if rest.endswith("/log") and status == 200:
+                return _logs(answer)
+            response = _translate(status, answer, bool(_LISTS.match(rest)) and request.method == "GET")
+            retry_after = getattr(request.state, "retry_after", None)
+            if retry_after is not None:
+                response.headers["Retry-After"] = retry_after
+            return response
+    return _error(404, f"Got an invalid (or empty) URL: {request.url.path}")
+
+
+async def _forward(
+    request: Request, context: Context, path: str, body: bytes, method: str
+) -> tuple[int, bytes]:
+    """Run the regional handler of `path` as the project's operator; (status, body)."""
+    headers = [(k, v) for k, v in request.scope["headers"]
+               if k not in (b"authorization", b"content-length") and not k.startswith(b"x-ovh-")]  # fmt: skip
+    headers += [(b"authorization", f"Bearer {context.admin_token}".encode()),
+                (b"content-length", str(len(body)).encode())]  # fmt: skip
+    scope: Scope = {**request.scope, "path": path, "raw_path": path.encode(), "root_path": "",
+                    "headers": headers, "method": method}  # fmt: skip
+    scope.pop("path_params", None)
+    scope.pop("endpoint", None)
+    scope.pop("route", None)
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status = 500
+    chunks: list[bytes] = []
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            for name, value in message.get("headers", []):
+                if name.lower() == b"retry-after":
+                    request.state.retry_after = value.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    # Through the fault layer, on the /v1 path: `/_emulator/faults` scripts and counts both doors.
+    await FaultMiddleware(request.scope["app"], context.faults)(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+def _logs(raw: bytes) -> Response:
+    """The regional door's plain-text log as this door's `cloud.project.ai.Logs`."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lines = [{"content": line, "timestamp": now} for line in raw.decode("utf-8", "replace").splitlines()]
+    return JSONResponse({"logs": lines, "lastActivity": now}, headers=_query_id())
+
+
+def _translate(status: int, raw: bytes, is_list: bool) -> Response:
+    try:
+        body: Any = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    if status >= 400:
+        message = body.get("message") if isinstance(body, dict) else None
+        return _error(status, str(message or body or "error"))
+    if body is None:
+        return Response(status_code=status, headers=_query_id())
+    if is_list and isinstance(body, dict) and isinstance(body.get("items"), list):
+        body = body["items"]
+    if isinstance(body, str):
+        return Response(body, status_code=status, media_type="text/plain", headers=_query_id())
+    return JSONResponse(body, status_code=status, headers=_query_id())
+
+
+async def _aliases(
+    request: Request, context: Context, region: str, alias: str | None, body: bytes
+) -> Response:
+    store: dict[str, dict[str, Any]] = context.ovh.aliases.setdefault(region, {})
+    method = request.method
+    if alias is None and method == "GET":
+        return JSONResponse(list(store.values()), headers=_query_id())
+    if alias is None and method == "POST":
+        try:
+            spec = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, "Invalid JSON body")
+        if not isinstance(spec, dict):
+            return _error(400, "Invalid JSON body")
+        missing = [k for k in ("alias", "credentials", "endpoint", "owner", "type") if not spec.get(k)]
+        if missing:
+            return _error(400, f"Missing parameter(s): {', '.join(missing)}")
+        if spec["alias"] in store:
+            return _error(409, f"Data store alias {spec['alias']} already exists in {region}")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        store[spec["alias"]] = {**{k: spec[k] for k in ALIAS_FIELDS if k in spec}, "region": region,
+                                "createdAt": now, "updatedAt": now}  # fmt: skip
+        return JSONResponse(store[spec["alias"]], headers=_query_id())
+    if alias is not None and alias in store and method == "GET":
+        return JSONResponse(store[alias], headers=_query_id())
+    if alias is not None and alias in store and method == "DELETE":
+        del store[alias]
+        return Response(status_code=204, headers=_query_id())
+    if alias is not None and method in ("GET", "DELETE"):
+        return _error(404, f"Data store alias {alias} not found in {region}")
+    return _error(405, f"{method} is not allowed here")
+
+
+routes = [
+    Route(f"{PREFIX}/auth/time", auth_time, methods=["GET"]),
+    Route("/auth/oauth2/token", oauth2_token, methods=["POST"]),
+    Route(f"{PREFIX}/cloud/project/{{service}}/ai/{{rest:path}}", ai, methods=list(ALL_METHODS)),
+]
