@@ -124,9 +124,6 @@ async def update_app(request: Request) -> Response:
     async with editing_app(request, context, principal) as edit:
         app, now = edit.app, edit.now
         spec = validation.app_spec(validation.merge_update(app["spec"], body, app["id"]))
-        if spec["volumes"] != app["spec"].get("volumes"):  # a kept volume keeps its alias
-            validation.volume_aliases(
-                spec, lambda region, alias: datastore.alias_known(context.store, region, alias))
         spec["labels"] = app["spec"]["labels"]
         spec["name"] = app["spec"]["name"]
         backend.replace_spec(context.rules, app, now, spec)
