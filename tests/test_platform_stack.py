@@ -125,6 +125,8 @@ def test_a_customer_alias_is_kept_and_not_taken_for_the_default() -> None:
     ({"region": "GRA", "cachePrefix": "*"}, "platform:cachePrefix", "pulumi config set cachePrefix"),
     ({"region": "GRA", "datastoreAlias": "S3BHS"}, "platform:datastoreAlias", "config set datastoreAlias"),
     ({"region": "GRA", "datastoreAlias": "a b"}, "platform:datastoreAlias", "config set datastoreAlias"),
+    ({"region": "GRA", "datastoreAlias": "gra"}, "platform:datastoreAlias", "config set datastoreAlias"),
+    ({"region": "BHS", "datastoreAlias": "GRA"}, "platform:datastoreAlias", "config set datastoreAlias"),
     ({"region": "GRA", "serviceName": "my-project"}, "platform:serviceName", "OVH_CLOUD_PROJECT_SERVICE"),
     ({"region": "GRA", "bukcetName": "x"}, "platform:bukcetName", "pulumi config rm bukcetName"),
 ])

@@ -47,6 +47,7 @@ from pulumi.dynamic import (
 )
 
 from components.ovhai import ApiConnectionError, ApiError, NotFound, OvhAiClient, ServerError
+from components.platform_stack import ALIAS_PATTERN
 from components.resources.credentials import (
     OVH_ENDPOINT_KEY,
     REGION_KEY,
@@ -68,7 +69,6 @@ CREDENTIAL_FIELDS = ("accessKey", "secretKey", "region")
 OWNERS = ("customer", "ovhcloud")
 TYPES = ("s3", "swift", "git")
 POST_ATTEMPTS = 3
-_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _REGION = re.compile(r"^[A-Za-z]{2,8}[0-9]?$")
 
 
@@ -92,7 +92,7 @@ def check_alias(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str
     inputs.setdefault("owner", "customer")
     inputs.setdefault("type", "s3")
     alias = inputs.get("alias")
-    if not contains_unknown(alias) and not (isinstance(alias, str) and _ALIAS.match(alias)):
+    if not contains_unknown(alias) and not (isinstance(alias, str) and ALIAS_PATTERN.match(alias)):
         failures.append(("alias", f"{alias!r} is not a datastore alias (1 to 64 letters, digits, '_', '-')"))
     region = inputs.get("region")
     if isinstance(region, str) and _REGION.match(region.strip()):
