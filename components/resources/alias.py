@@ -69,6 +69,7 @@ CREDENTIAL_FIELDS = ("accessKey", "secretKey", "region")
 OWNERS = ("customer", "ovhcloud")
 TYPES = ("s3", "swift", "git")
 POST_ATTEMPTS = 3
+PREVIEW_PROJECT = "project-known-at-deploy"  # stands for a project not known at preview
 _REGION = re.compile(r"^[A-Za-z]{2,8}[0-9]?$")
 
 
@@ -205,20 +206,36 @@ class AiDatastoreAliasProvider(ApiProvider):
             raise AliasError(f"datastore alias {props.get('alias')}: {PUBLIC_DOOR_NEEDED}")
         return creds
 
+    def project_of(self, props: Mapping[str, Any]) -> Any:
+        """The project a resource works in: its `serviceName` input, else the stack config's (the
+        one recorded in the outputs, so that naming the same project explicitly changes nothing)."""
+        given = props.get("serviceName")
+        if given or contains_unknown(given):
+            return given
+        try:
+            return self.door(props).service_name
+        except AliasError:
+            return None
+
     def _fail(self, props: Mapping[str, Any], error: Exception, creds: Credentials | None) -> AliasError:
         text = f"datastore alias {props.get('alias')} in {props.get('region')}: {error}"
         return AliasError(redact(text, [*(creds.secrets if creds else []), *secret_values(props)]))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_alias(news)
-        if not contains_unknown(inputs.get("serviceName")):
-            try:
-                self.door(inputs)
-            except AliasError as error:  # at preview, before any API call: the keys and their fix
-                failures.append(("alias", redact(str(error), secret_values(inputs))))
+        # The door, at preview and before any API call (the project may not be known yet: the
+        # platform's comes from its user; only the door's kind and keys are checked then).
+        known = dict(inputs)
+        if contains_unknown(inputs.get("serviceName")):
+            known["serviceName"] = PREVIEW_PROJECT
+        try:
+            self.door(known)
+        except AliasError as error:
+            failures.append(("alias", redact(str(error), secret_values(inputs))))
         return CheckResult(inputs, [CheckFailure(path, reason) for path, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        news = {**news, "serviceName": self.project_of(news)}
         replaces = [k for k in REPLACE_KEYS
                     if contains_unknown(news.get(k)) or not same(olds.get(k), news.get(k))]  # fmt: skip
         updates = [k for k in UPDATE_KEYS
@@ -236,7 +253,9 @@ class AiDatastoreAliasProvider(ApiProvider):
                 self._register(client, props)
         except (ApiError, AliasError) as error:
             raise self._fail(props, error, creds) from None
-        return CreateResult(f"{region}/{alias}", alias_outputs(props, new_key()))
+        assert creds is not None
+        outs = alias_outputs({**props, "serviceName": creds.service_name}, new_key())
+        return CreateResult(f"{region}/{alias}", outs)
 
     def _register(self, client: OvhAiClient, props: Mapping[str, Any]) -> None:
         alias, region = str(props["alias"]), str(props["region"])
@@ -293,7 +312,10 @@ class AiDatastoreAliasProvider(ApiProvider):
         except (ApiError, AliasError) as error:
             raise self._fail(news, error, creds) from None
         log(alias, f"datastore alias {alias} updated in {region}")
-        return UpdateResult(alias_outputs(news, str(olds.get("fingerprintKey") or new_key())))
+        assert creds is not None
+        key = str(olds.get("fingerprintKey") or new_key())
+        outs = alias_outputs({**news, "serviceName": creds.service_name}, key)
+        return UpdateResult(outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         region, _, alias = id_.partition("/")
