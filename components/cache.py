@@ -33,6 +33,7 @@ __all__ = [
     "BUCKET_PUSH_BYTES_PER_SECOND",
     "HUB_BYTES_PER_SECOND",
     "REQUIRED_OUTPUTS",
+    "SERVICE_NAME_OUTPUT",
     "CacheClaim",
     "CacheError",
     "CacheSource",
@@ -56,6 +57,9 @@ BUCKET_PUSH_BYTES_PER_SECOND = 200e6
 
 # What a model stack reads from the platform stack (platform/__main__.py exports them).
 REQUIRED_OUTPUTS = ("bucket", "region", "alias", "cachePrefix", "s3Endpoint")
+# Read when present (platform stacks deployed before it was exported lack it): the project.
+SERVICE_NAME_OUTPUT = "serviceName"
+SERVICE_NAME_KEY = "serviceName"  # the model stack's own key (vllm-ai-deploy:serviceName)
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _STACK = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -109,6 +113,7 @@ class CacheSource:
     alias: str
     prefix: str  # the full prefix in the bucket: platform prefix / model prefix
     s3_endpoint: str
+    service_name: str | None = None  # the OVHcloud project of the bucket (the platform's output)
 
     @property
     def volume_source(self) -> str:
@@ -131,10 +136,12 @@ class CacheSource:
 
 
 def resolve_source(
-    outputs: Mapping[str, Any], *, stack: str, app_region: str | None, model_prefix: str
+    outputs: Mapping[str, Any], *, stack: str, app_region: str | None, model_prefix: str,
+    service_name: str | None = None,
 ) -> CacheSource:
     """The cache of a model stack from the platform stack's outputs; `CacheError` naming
-    `cacheStack` when an output is missing or the bucket is in another region than the app."""
+    `cacheStack` when an output is missing or the bucket is in another region than the app, and
+    naming `serviceName` when the stack's own project (`service_name`) is not the platform's."""
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if missing:
         raise CacheError(
@@ -150,6 +157,16 @@ def resolve_source(
             f"{app_region.upper()}: AI Deploy mounts only buckets of the app's region",
             fix_value=re.sub(r"[^/]+$", app_region.lower(), stack),
         )
+    platform_project = str(outputs.get(SERVICE_NAME_OUTPUT) or "").strip() or None
+    own = (service_name or "").strip() or None
+    if own and platform_project and own != platform_project:
+        raise CacheError(
+            SERVICE_NAME_KEY,
+            f"is {own}, but the platform stack {stack} keeps the cache in project {platform_project}: "
+            "an app mounts only buckets of its own project; use the platform's project (or remove "
+            f"the key: `pulumi config rm {SERVICE_NAME_KEY}`, the platform's is then used)",
+            fix_value=platform_project,
+        )
     root = str(outputs["cachePrefix"]).strip("/")
     return CacheSource(
         bucket=str(outputs["bucket"]),
@@ -157,6 +174,7 @@ def resolve_source(
         alias=str(outputs["alias"]),
         prefix=f"{root}/{model_prefix}" if root else model_prefix,
         s3_endpoint=str(outputs["s3Endpoint"]),
+        service_name=own or platform_project,
     )
 
 

@@ -145,7 +145,8 @@ def cache_source(settings: Settings, ref: pulumi.StackReference) -> pulumi.Outpu
                                  f"({exc}); deploy it (`pulumi up -s {stack}` in platform/) or fix the "
                                  "name") from None
         try:
-            return cache.resolve_source(outputs or {}, stack=stack, app_region=region, model_prefix=prefix)
+            return cache.resolve_source(outputs or {}, stack=stack, app_region=region, model_prefix=prefix,
+                                        service_name=pulumi.Config(settings.project).get("serviceName"))
         except cache.CacheError as error:
             raise _cache_failure(settings, error.key, str(error), value=error.fix_value or stack) from None
 

@@ -11,9 +11,11 @@ the app's region. Each AI region has an OVHcloud-owned S3 datastore, `S3<REGION>
 API.md), that reaches the S3 buckets of the project in that region: a bucket in the app's region
 needs no alias of its own, and that is the only layout this stack builds (a bucket in another
 region than the app is refused, as issue 12 asks). `datastoreAlias` names a customer-owned alias
-instead (one registered with this stack's S3 credentials, see platform/README.md); pulumi-ovh
-2.22.0 has no resource for `/cloud/project/{serviceName}/ai/data/region/{region}/alias`, so such
-an alias is registered outside this program.
+instead, which the program registers with this stack's S3 credentials: pulumi-ovh 2.22.0 has no
+resource for `/cloud/project/{serviceName}/ai/data/region/{region}/alias`, so it is our dynamic
+resource AiDatastoreAlias (components/resources/alias.py), through the OVHcloud public API with
+the same `ovh:*` keys as pulumi-ovh. A name of OVHcloud's own datastores (`GRA`, `S3BHS`, ...)
+cannot be registered and is refused here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "AI_REGIONS",
+    "ALIAS_PATTERN",
     "BUCKET_ACTIONS",
     "CONFIG_KEYS",
     "OBJECT_ACTIONS",
@@ -64,14 +67,15 @@ CONFIG_KEYS: Mapping[str, str] = {
     "region": "AI Deploy region of the apps and of the bucket: " + " or ".join(AI_REGIONS) + ".",
     "bucketName": "S3 bucket for model caches; empty: vllm-model-cache-<stack>.",
     "cachePrefix": "Prefix under which the model stacks put their per-model caches.",
-    "datastoreAlias": "Datastore alias AI Deploy mounts the bucket through; empty: S3<REGION>.",
+    "datastoreAlias": "Datastore alias AI Deploy mounts the bucket through, registered by this stack; "
+                      "empty: S3<REGION>, the region's default.",
     "serviceName": "Public Cloud project id; empty: the OVH_CLOUD_PROJECT_SERVICE variable.",
 }
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_LIKE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a datastore alias (AiDatastoreAlias too)
 _SERVICE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -186,7 +190,7 @@ def plan_platform(raw: Mapping[str, str], *, stack: str) -> PlatformPlan:
 
     alias_given = str(raw.get("datastoreAlias", "")).strip()
     alias = alias_given or (default_alias(region) if region else "")
-    if alias_given and not _ALIAS.match(alias_given):
+    if alias_given and not ALIAS_PATTERN.match(alias_given):
         problems.append((f"{PROJECT}:datastoreAlias", f"{alias_given!r} is not a datastore alias "
                          "(letters, digits, '_', '-'); " + _fix("datastoreAlias", "''")
                          + " for the region's default"))
@@ -195,6 +199,11 @@ def plan_platform(raw: Mapping[str, str], *, stack: str) -> PlatformPlan:
         problems.append((f"{PROJECT}:datastoreAlias", f"{alias_given!r} is the default datastore of "
                          f"{alias_given[2:]}, not of the bucket's region {region}: the app would not "
                          "reach the bucket; " + _fix("datastoreAlias", "''")))
+    elif alias_given.upper() in AI_REGIONS:
+        problems.append((f"{PROJECT}:datastoreAlias", f"{alias_given!r} is OVHcloud's Swift datastore "
+                         f"of {alias_given.upper()}, not an alias this stack can register for its S3 "
+                         "bucket; " + _fix("datastoreAlias", "''") + " for S3" + (region or "<REGION>")
+                         + ", or another name"))
 
     service = str(raw.get("serviceName", "")).strip()
     if service and not _SERVICE.match(service):

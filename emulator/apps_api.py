@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import autoscaler, backend, render, validation
+from . import autoscaler, backend, datastore, render, validation
 from .auth import Principal, parse_selector
 from .context import Context, ctx, int_query, json_body, writer
 from .errors import invalid
@@ -95,6 +95,7 @@ async def create_app(request: Request) -> Response:
     if isinstance(body, dict) and set(body) == {"spec"}:  # also accept an App-shaped body
         body = body["spec"]
     spec = validation.app_spec(body)
+    validation.volume_aliases(spec, lambda region, alias: datastore.alias_known(context.store, region, alias))
     async with context.store.lock:
         now = time.time()
         app = backend.create_app(context.rules, principal, spec, now)

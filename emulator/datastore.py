@@ -28,6 +28,13 @@ workloads re-use a volume instead of a new one each time;
 https://docs.ovhcloud.com/en/guides/public-cloud/ai-machine-learning/ai-data), the schema's
 `.../ai/app/{appId}/datasync` and shared/ovhai/API.md. Routes: emulator/datastore_api.py.
 
+The aliases (issue 12/13): one alias store for both doors. The public door's
+`/ai/data/region/{region}/alias` routes register, list and delete customer aliases here (under the
+store's `aliases` key, so they persist in the state file like the cached content, and the content
+stays keyed by (alias, container, prefix)); an app volume from a dataStore must name an alias of
+its region: a registered one or an OVHcloud default (`<REGION>`, the Swift one, and `S3<REGION>`,
+shared/ovhai/API.md), else its create is refused with a 400 naming the volume's field.
+
 Bandwidths are the project's estimates (components/cache.py, held equal by
 tests/test_cache_emulator.py); the model size is read from the model name's parameter count
 ("24B": 24e9 x 2 bytes, 16-bit checkpoints), or the label `emulator/model-bytes`. Not modelled:
@@ -53,6 +60,8 @@ BUCKET_PUSH_BYTES_PER_SECOND = 200e6
 MODEL_BYTES_LABEL = "emulator/model-bytes"
 DEFAULT_MODEL_BYTES = 1e9  # a model name without a parameter count
 CONFIG_KEY = "config"
+ALIASES_KEY = "aliases"  # region -> alias -> the registered DataStore (never its credentials)
+RESERVED_KEYS = (CONFIG_KEY, ALIASES_KEY)  # store.datastore keys that are not cached content
 _PARAMS = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)[Bb](?![A-Za-z])")
 
 
@@ -124,6 +133,38 @@ def _delay_after(schedule: lifecycle.Schedule, state: AppState, seconds: float) 
         return
     for entry in schedule[index + 1 :]:
         entry["at"] += seconds
+
+
+# ------------------------------------------------------------------------------------- aliases
+
+
+def default_aliases(region: str) -> tuple[str, ...]:
+    """The OVHcloud-owned datastores of a region: `GRA` (Swift) and `S3GRA` (S3)."""
+    return (region.upper(), f"S3{region.upper()}")
+
+
+def default_alias_records(region: str) -> list[Record]:
+    """The defaults as the list route shows them (`cloud.project.ai.DataStore`, owner ovhcloud)."""
+    low = region.lower()
+    return [
+        {"alias": region.upper(), "type": "swift", "owner": "ovhcloud",
+         "endpoint": "https://auth.cloud.ovh.net/v3"},
+        {"alias": f"S3{region.upper()}", "type": "s3", "owner": "ovhcloud",
+         "endpoint": f"https://s3.{low}.io.cloud.ovh.net"},
+    ]  # fmt: skip
+
+
+def aliases(store: Store, region: str) -> dict[str, Record]:
+    """The customer aliases registered in `region` (alias -> record), mutable."""
+    regions: dict[str, dict[str, Record]] = store.datastore.setdefault(ALIASES_KEY, {})
+    return regions.setdefault(region.upper(), {})
+
+
+def alias_known(store: Store, region: str, alias: str) -> bool:
+    if alias in default_aliases(region):
+        return True
+    regions = store.datastore.get(ALIASES_KEY) or {}
+    return alias in (regions.get(region.upper()) or {})
 
 
 # ------------------------------------------------------------------------------------- hooks

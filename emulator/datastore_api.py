@@ -11,7 +11,7 @@ from starlette.routing import Route
 from .auth import bearer
 from .backend import find_app
 from .context import ctx, json_body, writer
-from .datastore import CONFIG_KEY, cached, datasync, render_syncs
+from .datastore import ALIASES_KEY, CONFIG_KEY, RESERVED_KEYS, cached, datasync, render_syncs
 from .errors import ApiError
 
 
@@ -67,7 +67,8 @@ async def get_store(request: Request) -> Response:
     data = ctx(request).store.datastore
     return JSONResponse({
         "config": data.get(CONFIG_KEY) or {},
-        "store": {k: cached(ctx(request).store, k, now) for k in data if k != CONFIG_KEY},
+        "store": {k: cached(ctx(request).store, k, now) for k in data if k not in RESERVED_KEYS},
+        "aliases": data.get(ALIASES_KEY) or {},
     })
 
 

@@ -11,8 +11,11 @@ Routes (see ../shared/ovhai/API.md and cloud-ai-schema.json):
   shape), errors `{"class": "Client::...", "message"}`;
 - `POST .../ai/app/{appId}/datasync` (`{direction: pull|push, volume?}`): the regional handler's
   datastore model (emulator/datastore.py), answered with its `DataSync` (200, as the schema says);
-- `GET|POST .../ai/data/region/{region}/alias`, `GET|DELETE .../alias/{alias}`: datastore aliases,
-  kept in memory (credentials are never rendered back);
+- `GET|POST .../ai/data/region/{region}/alias`, `GET|PUT|DELETE .../alias/{alias}`: datastore
+  aliases, in the datastore model's one alias store (emulator/datastore.py: persisted with the
+  state, checked by app volumes); credentials are checked (`DataStoreInput`, s3: accessKey,
+  secretKey, region) and never kept or rendered back; the region's OVHcloud defaults (`GRA`,
+  `S3GRA`) answer GET and cannot be re-created or deleted;
 - another service name: 404 `Client::NotFound` "This service does not exist".
 
 The regional handlers run behind the fault layer on their `/v1` path, so `/_emulator/faults`
@@ -36,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Scope
 
+from . import datastore
 from .context import Context, ctx
 from .faults import FaultMiddleware
 from .ovh_auth import ALL_METHODS, OAUTH2_TOKEN_SECONDS, OvhDoorConfig, OvhRefusal
@@ -200,34 +204,75 @@ def _translate(status: int, raw: bytes, is_list: bool) -> Response:
 async def _aliases(
     request: Request, context: Context, region: str, alias: str | None, body: bytes
 ) -> Response:
-    store: dict[str, dict[str, Any]] = context.ovh.aliases.setdefault(region, {})
+    """The region's datastore aliases, in the one alias store of emulator/datastore.py (persisted
+    with the state; the app volumes are checked against it). Credentials are never kept."""
+    store = context.store
     method = request.method
+    defaults = {r["alias"]: r for r in datastore.default_alias_records(region)}
     if alias is None and method == "GET":
-        return JSONResponse(list(store.values()), headers=_query_id())
-    if alias is None and method == "POST":
-        try:
-            spec = json.loads(body or b"{}")
-        except ValueError:
-            return _error(400, "Invalid JSON body")
-        if not isinstance(spec, dict):
-            return _error(400, "Invalid JSON body")
-        missing = [k for k in ("alias", "credentials", "endpoint", "owner", "type") if not spec.get(k)]
-        if missing:
-            return _error(400, f"Missing parameter(s): {', '.join(missing)}")
-        if spec["alias"] in store:
-            return _error(409, f"Data store alias {spec['alias']} already exists in {region}")
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        store[spec["alias"]] = {**{k: spec[k] for k in ALIAS_FIELDS if k in spec}, "region": region,
-                                "createdAt": now, "updatedAt": now}  # fmt: skip
-        return JSONResponse(store[spec["alias"]], headers=_query_id())
-    if alias is not None and alias in store and method == "GET":
-        return JSONResponse(store[alias], headers=_query_id())
-    if alias is not None and alias in store and method == "DELETE":
-        del store[alias]
-        return Response(status_code=204, headers=_query_id())
+        return JSONResponse(list(datastore.aliases(store, region).values()), headers=_query_id())
+    if method in ("POST", "PUT") and (alias is None) == (method == "POST"):
+        spec = _alias_input(body)
+        if isinstance(spec, Response):
+            return spec
+        if method == "PUT" and spec["alias"] != alias:
+            return _error(400, f"alias {spec['alias']!r} of the body is not the alias of the path ({alias})")
+        async with store.lock:
+            mine = datastore.aliases(store, region)
+            name = spec["alias"]
+            if method == "POST" and (name in mine or name in defaults):
+                return _error(409, f"Data store alias {name} already exists in {region}")
+            if method == "PUT" and name not in mine:
+                return _error(404 if name not in defaults else 403, f"Data store alias {name} "
+                              + ("is owned by OVHcloud" if name in defaults else f"not found in {region}"))
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            created = mine.get(name, {}).get("createdAt", now)
+            mine[name] = {**{k: spec[k] for k in ALIAS_FIELDS if k in spec}, "region": region,
+                          "createdAt": created, "updatedAt": now}  # fmt: skip
+            store.save()
+            if method == "PUT":
+                return Response(status_code=200, headers=_query_id())
+            return JSONResponse(mine[name], headers=_query_id())
     if alias is not None and method in ("GET", "DELETE"):
+        async with store.lock:
+            mine = datastore.aliases(store, region)
+            if alias in mine and method == "GET":
+                return JSONResponse(mine[alias], headers=_query_id())
+            if alias in mine:
+                del mine[alias]
+                store.save()
+                return Response(status_code=204, headers=_query_id())
+        if alias in defaults:
+            if method == "GET":
+                return JSONResponse({**defaults[alias], "region": region}, headers=_query_id())
+            return _error(403, f"Data store alias {alias} is owned by OVHcloud and cannot be deleted")
         return _error(404, f"Data store alias {alias} not found in {region}")
     return _error(405, f"{method} is not allowed here")
+
+
+def _alias_input(body: bytes) -> dict[str, Any] | Response:
+    """A `cloud.project.ai.DataStoreInput`, checked as far as the schema says."""
+    try:
+        spec = json.loads(body or b"{}")
+    except ValueError:
+        return _error(400, "Invalid JSON body")
+    if not isinstance(spec, dict):
+        return _error(400, "Invalid JSON body")
+    missing = [k for k in ("alias", "credentials", "endpoint", "owner", "type") if not spec.get(k)]
+    if missing:
+        return _error(400, f"Missing parameter(s): {', '.join(missing)}")
+    if spec["owner"] not in ("customer", "ovhcloud") or spec["type"] not in ("git", "s3", "swift"):
+        return _error(400, "Invalid parameter(s): owner (customer|ovhcloud), type (git|s3|swift)")
+    credentials = spec["credentials"]
+    if spec["type"] == "s3":
+        # The schema's DataStoreCredentialsInput: {"s3": {accessKey, secretKey, region}}. The flat
+        # {accessKey, secretKey, region} (what the first tests of this door sent) is still taken.
+        s3 = credentials.get("s3", credentials) if isinstance(credentials, dict) else None
+        absent = [k for k in ("accessKey", "secretKey", "region")
+                  if not isinstance(s3, dict) or not s3.get(k)]  # fmt: skip
+        if absent:
+            return _error(400, f"Missing parameter(s): credentials.s3.{', credentials.s3.'.join(absent)}")
+    return dict(spec)
 
 
 routes = [

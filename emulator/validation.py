@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .errors import invalid
@@ -350,6 +351,20 @@ def volumes(value: Any, path: str) -> list[dict[str, Any]]:
         seen[mount] = index
         result.append(entry)
     return result
+
+
+def volume_aliases(spec: dict[str, Any], known: Callable[[str, str], bool], path: str = "spec") -> None:
+    """A normalised spec's dataStore volumes must name an alias of the app's region (`known(region,
+    alias)`: registered, or an OVHcloud default); a 400 naming the volume's field otherwise."""
+    region = str(spec.get("region") or "GRA").upper()
+    for index, entry in enumerate(spec.get("volumes") or []):
+        source = (entry.get("volumeSource") or {}).get("dataStore")
+        if source and not known(region, str(source["alias"])):
+            raise invalid(
+                f"{path}.volumes[{index}].volumeSource.dataStore.alias",
+                f"data store alias {source['alias']!r} does not exist in region {region}: register it "
+                f"(POST /cloud/project/{{serviceName}}/ai/data/region/{region}/alias) or use S3{region}",
+            )
 
 
 def app_spec(value: Any, path: str = "spec") -> dict[str, Any]:

@@ -13,6 +13,8 @@ tests/test_platform_stack_cli.py runs the same program with the real CLI as far 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ USER = "ovh:CloudProject/user:User"
 CREDENTIAL = "ovh:CloudProject/s3Credential:S3Credential"
 BUCKET = "ovh:CloudProject/storage:Storage"
 POLICY = "ovh:CloudProject/s3Policy:S3Policy"
+ALIAS = "pulumi-python:dynamic/ovhai:AiDatastoreAlias"
+ENV_PROJECT = "00112233445566778899aabbccddeeff"  # OVH_CLOUD_PROJECT_SERVICE of the test session
 
 
 class OvhMocks(RecordingMocks):
@@ -51,7 +55,9 @@ class OvhMocks(RecordingMocks):
         rid, outputs = super().new_resource(args)
         if args.typ == USER:
             rid = "42"
-            outputs.update(username="user-mock", status="ok", password="mock-user-password")
+            project = args.inputs.get("serviceName") or os.environ["OVH_CLOUD_PROJECT_SERVICE"]
+            outputs.update(username="user-mock", status="ok", password="mock-user-password",
+                           serviceName=project)
         elif args.typ == CREDENTIAL:
             rid = ACCESS_KEY
             outputs.update(accessKeyId=ACCESS_KEY, secretAccessKey=SECRET_KEY, internalUserId="u-1")
@@ -72,8 +78,20 @@ def run_platform(stack: str, **overrides: str) -> ProgramRun:
                        mocks=OvhMocks(), outputs_of=exported)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def project_from_the_environment() -> Iterator[None]:
+    """pulumi-ovh's fallback for the project when `serviceName` is not set."""
+    saved = os.environ.get("OVH_CLOUD_PROJECT_SERVICE")
+    os.environ["OVH_CLOUD_PROJECT_SERVICE"] = ENV_PROJECT
+    yield
+    if saved is None:
+        del os.environ["OVH_CLOUD_PROJECT_SERVICE"]
+    else:
+        os.environ["OVH_CLOUD_PROJECT_SERVICE"] = saved
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict[str, ProgramRun]:
+def runs(project_from_the_environment: None) -> dict[str, ProgramRun]:
     return {stack: run_platform(stack) for stack in STACKS}
 
 
@@ -107,6 +125,8 @@ def test_a_customer_alias_is_kept_and_not_taken_for_the_default() -> None:
     ({"region": "GRA", "cachePrefix": "*"}, "platform:cachePrefix", "pulumi config set cachePrefix"),
     ({"region": "GRA", "datastoreAlias": "S3BHS"}, "platform:datastoreAlias", "config set datastoreAlias"),
     ({"region": "GRA", "datastoreAlias": "a b"}, "platform:datastoreAlias", "config set datastoreAlias"),
+    ({"region": "GRA", "datastoreAlias": "gra"}, "platform:datastoreAlias", "config set datastoreAlias"),
+    ({"region": "BHS", "datastoreAlias": "GRA"}, "platform:datastoreAlias", "config set datastoreAlias"),
     ({"region": "GRA", "serviceName": "my-project"}, "platform:serviceName", "OVH_CLOUD_PROJECT_SERVICE"),
     ({"region": "GRA", "bukcetName": "x"}, "platform:bukcetName", "pulumi config rm bukcetName"),
 ])
@@ -218,16 +238,47 @@ def test_the_outputs_are_what_a_model_stack_reads_with_the_credentials_secret(
         "bucket": bucket, "region": region, "alias": f"S3{region}",
         "s3Endpoint": f"https://s3.{region.lower()}.io.cloud.ovh.net", "cachePrefix": "models",
         "volumeSource": f"{bucket}@S3{region}/models",
-        "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY,
+        "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY, "serviceName": ENV_PROJECT,
     }
+    assert not run.mocks.of_kind(ALIAS)  # the region's default alias: nothing to register
     assert {k for k, secret in run.secret.items() if secret} == {"accessKeyId", "secretAccessKey"}
     assert not any(SECRET_KEY in line or ACCESS_KEY in line for line in run.logs)
 
 
-def test_a_service_name_reaches_every_resource() -> None:
+def test_a_service_name_reaches_every_resource_and_the_outputs() -> None:
     run = run_platform("gra", serviceName="0123456789abcdef0123456789abcdef")
     assert {r.inputs.get("serviceName") for r in run.mocks.resources if r.typ.startswith("ovh:")} == {
         "0123456789abcdef0123456789abcdef"}
+    assert run.outputs["serviceName"] == "0123456789abcdef0123456789abcdef"
+    assert run.secret["serviceName"] is False
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_customer_alias_is_registered_with_the_cache_users_keys(stack: str) -> None:
+    run = run_platform(stack, datastoreAlias="vllm-cache", serviceName="0123456789abcdef0123456789abcdef")
+    region = run.mocks.of_kind(BUCKET)[0].inputs["regionName"]
+    [alias] = run.mocks.of_kind(ALIAS)
+    assert alias.name == "cache-datastore-alias"
+    assert {k: v for k, v in alias.inputs.items() if k != "credentials"} == {
+        "alias": "vllm-cache", "region": region, "endpoint": f"https://s3.{region.lower()}.io.cloud.ovh.net",
+        "owner": "customer", "type": "s3", "serviceName": "0123456789abcdef0123456789abcdef"}
+    # The S3 user's own key pair (pulumi-ovh's S3Credential outputs), secret as a whole.
+    assert alias.inputs["credentials"] == {"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY,
+                                           "region": region.lower()}
+    assert "credentials" in alias.secret_inputs
+    # Outputs unchanged in name; the alias is the registered one.
+    assert run.outputs["alias"] == "vllm-cache"
+    assert run.outputs["volumeSource"].endswith("@vllm-cache/models")
+    assert set(run.outputs) == {"bucket", "region", "alias", "s3Endpoint", "cachePrefix", "volumeSource",
+                                "accessKeyId", "secretAccessKey", "serviceName"}
+    assert {k for k, secret in run.secret.items() if secret} == {"accessKeyId", "secretAccessKey"}
+    assert not any(SECRET_KEY in line for line in run.logs)
+
+
+def test_without_service_name_the_alias_and_the_output_take_the_project_pulumi_ovh_resolved() -> None:
+    run = run_platform("gra", datastoreAlias="vllm-cache")
+    assert run.mocks.of_kind(ALIAS)[0].inputs["serviceName"] == ENV_PROJECT
+    assert run.outputs["serviceName"] == ENV_PROJECT
 
 
 def test_bad_config_fails_before_any_resource_naming_the_key() -> None:

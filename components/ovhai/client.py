@@ -491,6 +491,12 @@ class OvhAiClient:
         """POST with `{alias, endpoint, owner, type, credentials}` (cloud.project.ai.DataStoreInput)."""
         return dict(self.request("POST", self._alias_path(region), json=body) or {})
 
+    def update_datastore_alias(
+        self, alias: str, body: Mapping[str, Any], region: str | None = None
+    ) -> None:
+        """PUT .../alias/{alias} with a whole `DataStoreInput` (new endpoint or credentials)."""
+        self.request("PUT", self._alias_path(region, alias), json=body)
+
     def delete_datastore_alias(self, alias: str, region: str | None = None) -> None:
         self.request("DELETE", self._alias_path(region, alias))
 
