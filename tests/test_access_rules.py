@@ -287,3 +287,35 @@ def test_a_rights_check_that_cannot_run_only_warns() -> None:
     found = check_consumer_key("http://127.0.0.1:9/1.0", AK, AS, NONE_CK, SERVICE)
     assert found.problem == "" and "could not check" in found.warning
     assert AS not in found.warning and NONE_CK not in found.warning
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_the_real_cli_preview_of_the_main_project_names_the_missing_rights(
+    tmp_path: Any, emu: RunningEmulator
+) -> None:
+    """`pulumi preview` of the dev stack with a consumer key ruled on apps only: refused before any
+    resource, naming the rules; with the product's rules the preview passes."""
+    from tests.pulumi_cli import REPO, copy_project, require_pulumi
+
+    cli = require_pulumi()
+    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"),
+                        tmp_path / "state", cli, HF_TOKEN="hf_rules_test", OVHAI_TOKEN="",
+                        OVHAI_ENDPOINT="")  # fmt: skip
+    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
+    proj.run("stack", "select", "--create", "dev")
+    proj.run("config", "rm", "ovhai:endpoint")
+    proj.config_set("ovh:endpoint", emu.base_url + "/1.0")
+    proj.config_set("ovh:applicationKey", AK)
+    proj.config_set("ovh:applicationSecret", AS, secret=True)
+    proj.config_set("ovh:consumerKey", APPS_RO_CK, secret=True)
+    proj.config_set("vllm-ai-deploy:serviceName", SERVICE)
+    proj.config_set("ovhai:region", "gra")
+    refused = proj.run("preview", ok=False)
+    text = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert "lacks the access rules" in text and f"POST /cloud/project/{SERVICE}/ai/*" in text, text
+    assert "Traceback" not in text and AS not in text and APPS_RO_CK not in text
+    proj.config_set("ovh:consumerKey", AI_CK, secret=True)
+    fine = proj.run("preview", ok=False)
+    assert fine.returncode == 0, fine.stdout + fine.stderr
