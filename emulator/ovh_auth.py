@@ -37,6 +37,7 @@ those methods on `/*`; `AK:AS:CK:` nothing; `--ovh-access-rules CK=METHOD:PATH[,
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -84,6 +85,7 @@ class AccessRule:
         return {"method": self.method, "path": self.path}
 
 
+@functools.lru_cache(maxsize=1024)
 def _pattern(path: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in path.split("*")), re.DOTALL)
 

@@ -15,6 +15,7 @@ datastore aliases and datasync, flavors and quotas. `/auth/time` needs no creden
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
@@ -47,8 +48,12 @@ def grants(rule: Mapping[str, str], method: str, path: str) -> bool:
     """Whether one access rule grants `method path` (`*`: any characters, `/` included)."""
     if str(rule.get("method", "")).upper() != method.upper():
         return False
-    parts = str(rule.get("path", "")).split("*")
-    return re.fullmatch(".*".join(re.escape(part) for part in parts), path, re.DOTALL) is not None
+    return _pattern(str(rule.get("path", ""))).fullmatch(path) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(rule_path: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in rule_path.split("*")), re.DOTALL)
 
 
 def missing_rules(granted: Iterable[Mapping[str, str]], service_name: str) -> list[dict[str, str]]:
