@@ -26,7 +26,7 @@ from components.ovhai import NotGrantedCall, OvhAiClient, rights
 from components.resources import AiAppProvider
 from components.resources.credentials import resolve
 from components.resources.provider_base import open_client
-from emulator.ovh_auth import AccessRule, OvhDoorConfig, api_path
+from emulator.ovh_auth import AccessRule, OvhDoorConfig, OvhRefusal, api_path
 from emulator.runner import RunningEmulator, start_emulator
 from tests.provider_harness import ProviderProcess, Secret, provider_blob, with_provider
 
@@ -319,3 +319,31 @@ def test_the_real_cli_preview_of_the_main_project_names_the_missing_rights(
     proj.config_set("ovh:consumerKey", AI_CK, secret=True)
     fine = proj.run("preview", ok=False)
     assert fine.returncode == 0, fine.stdout + fine.stderr
+
+
+def test_a_403_without_the_error_code_stays_a_plain_forbidden() -> None:
+    """The regional door's 403 (a read token writing) carries no errorCode: no rights advice."""
+    import httpx
+
+    from components.ovhai import Forbidden
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"message": "token role does not allow this"})
+
+    client = OvhAiClient("https://gra.ai.cloud.ovh.net", "t", transport=httpx.MockTransport(answer))
+    with client, pytest.raises(Forbidden) as caught:
+        client.create_app(cpu_spec("x"))
+    assert not isinstance(caught.value, NotGrantedCall) and "access rules" not in str(caught.value)
+
+
+def test_current_credential_with_an_oauth2_bearer_is_refused(emu: RunningEmulator) -> None:
+    import httpx
+
+    door = OvhDoorConfig.parse(None, ["svc:secret"], SERVICE)
+    token = door.issue_token(None, {"grant_type": "client_credentials", "client_id": "svc",
+                                    "client_secret": "secret"})  # fmt: skip
+    url = "http://x/1.0/auth/currentCredential"
+    with pytest.raises(OvhRefusal, match="not a consumer key"):
+        door.current_credential({"authorization": f"Bearer {token}"}, "GET", url, "")
+    unsigned = httpx.get(emu.base_url + "/1.0/auth/currentCredential")
+    assert unsigned.status_code == 403 and unsigned.json()["errorCode"] == "INVALID_KEY"
