@@ -56,8 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         metavar="AK:AS:CK[:METHODS]",
         help="public API door (/1.0): an application key, its secret and a consumer key it accepts "
-        "(repeatable; METHODS, e.g. GET or GET,POST, limits what the consumer key is granted, empty: "
-        f"nothing; default {DEFAULT_CREDENTIALS})",
+        "(repeatable; the key is granted GET/POST/PUT/DELETE on /*; METHODS, e.g. GET or GET,POST, "
+        f"grants only those on /*, empty: nothing; default {DEFAULT_CREDENTIALS})",
+    )
+    parser.add_argument(
+        "--ovh-access-rules",
+        action="append",
+        metavar="CK=METHOD:PATH[,METHOD:PATH...]",
+        help="public API door: replace the access rules of a consumer key of --ovh-credentials with "
+        "OVHcloud-style rules, '*' matching any characters (repeatable), e.g. "
+        "CK=GET:/cloud/project/*/ai/*,POST:/cloud/project/*/ai/*",
     )
     parser.add_argument(
         "--ovh-oauth2",
@@ -76,7 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     timings = parse_timings(args.timings)
-    OvhDoorConfig.parse(args.ovh_credentials, args.ovh_oauth2, args.service_name)  # bad flags: exit 2
+    door = OvhDoorConfig.parse(  # bad flags: exit 2
+        args.ovh_credentials, args.ovh_oauth2, args.service_name, args.ovh_access_rules
+    )
     store = Store(args.state_file)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,7 +97,7 @@ async def serve(args: argparse.Namespace) -> None:
     display_host = "127.0.0.1" if args.host in ("127.0.0.1", "0.0.0.0", "localhost") else args.host
     base_url = f"http://{display_host}:{port}"
     context = Context(store, args.admin_token, args.gpu_quota, timings, base_url)
-    context.ovh = OvhDoorConfig.parse(args.ovh_credentials, args.ovh_oauth2, args.service_name)
+    context.ovh = door
     config = uvicorn.Config(build_app(context), log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
 

@@ -17,21 +17,36 @@ them; `errorCode` and `httpCode` as python-ovh maps its exceptions from, see its
   been granted" (`NOT_GRANTED_CALL`);
 - a bad or expired OAuth2 bearer: 401 `Client::Unauthorized` (no public sample: our wording).
 
-A consumer key's rights are the HTTP methods it is granted on every route (`--ovh-credentials
-AK:AS:CK` grants GET, POST, PUT, DELETE; `AK:AS:CK:GET` only reads; `AK:AS:CK:` nothing), the
-emulator's coarse form of OVHcloud's `accessRules`.
+A consumer key's rights are OVHcloud's `accessRules`: a list of `{method, path}` where `path` is
+relative to the API root (`/cloud/project/*/ai/*`, no `/1.0`) and each `*` matches any run of
+characters, `/` included (python-ovh `ConsumerKeyRequest.add_rule`: "any API route pattern like
+`/sms/*`"; OVHcloud's createToken page: `*` alone allows every API for a method). `/sms/*` does not
+match `/sms` itself: python-ovh's `add_recursive_rules` adds both `path` and `path/*` for that
+reason ("the root call *AND* sub-calls ... commonly forgotten"). The query string is not matched.
+A call no rule grants: 403 NOT_GRANTED_CALL. `GET /auth/currentCredential` answers whatever the
+rules (ovh/node-ovh issue #20 shows it answering a key ruled on `/domain/zone/*` only; OVHcloud's
+maintainers point users at its `rules` to debug NOT_GRANTED_CALL, ovh/python-ovh issue #141) with
+the schema's `api.Credential`: `{credentialId, applicationId, creation, expiration, lastUse,
+ovhSupport, rules, status, allowedIPs}`.
+
+Flags: `--ovh-credentials AK:AS:CK` grants `GET|POST|PUT|DELETE /*`; `AK:AS:CK:GET,POST` grants
+those methods on `/*`; `AK:AS:CK:` nothing; `--ovh-access-rules CK=METHOD:PATH[,METHOD:PATH...]`
+(repeatable) replaces the rules of a consumer key given by `--ovh-credentials`.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 ALL_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 TIME_WINDOW_SECONDS = 180
@@ -39,6 +54,8 @@ OAUTH2_TOKEN_SECONDS = 3600
 DEFAULT_CREDENTIALS = "emulator-application-key:emulator-application-secret:emulator-consumer-key"
 DEFAULT_OAUTH2 = "emulator-client-id:emulator-client-secret"
 DEFAULT_SERVICE_NAME = "emulator-project"
+API_ROOT = "/1.0"  # rule paths are relative to it
+CURRENT_CREDENTIAL = "/auth/currentCredential"
 
 
 class OvhRefusal(Exception):
@@ -55,9 +72,63 @@ class OvhRefusal(Exception):
 
 
 @dataclass(frozen=True)
+class AccessRule:
+    """One of a consumer key's `accessRules`: a method and a path pattern (`*`: any characters)."""
+
+    method: str
+    path: str
+
+    def grants(self, method: str, path: str) -> bool:
+        return method.upper() == self.method and _pattern(self.path).fullmatch(path) is not None
+
+    def to_wire(self) -> dict[str, str]:
+        return {"method": self.method, "path": self.path}
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(path: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in path.split("*")), re.DOTALL)
+
+
+def parse_rule(text: str, flag: str) -> AccessRule:
+    """`METHOD:PATH` (e.g. `GET:/cloud/project/*/ai/*`) as an AccessRule; ValueError naming `flag`."""
+    method, sep, path = text.strip().partition(":")
+    method = method.strip().upper()
+    if not sep or method not in ALL_METHODS or not path.startswith("/"):
+        raise ValueError(
+            f"{flag} rule {text!r}: expected METHOD:PATH, METHOD among GET,POST,PUT,DELETE and PATH "
+            "starting with / (e.g. GET:/cloud/project/*/ai/*)"
+        )
+    return AccessRule(method, path.strip())
+
+
+def everywhere(methods: frozenset[str]) -> tuple[AccessRule, ...]:
+    return tuple(AccessRule(m, "/*") for m in sorted(methods))
+
+
+@dataclass(frozen=True)
 class ConsumerKey:
     application_key: str
-    methods: frozenset[str]
+    rules: tuple[AccessRule, ...]
+    credential_id: int = 0
+    created: float = field(default_factory=time.time)
+
+    def grants(self, method: str, path: str) -> bool:
+        return any(rule.grants(method, path) for rule in self.rules)
+
+    def describe(self, application_id: int) -> dict[str, Any]:
+        """`GET /auth/currentCredential`'s answer (api.Credential)."""
+        created = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(self.created))
+        return {"credentialId": self.credential_id, "applicationId": application_id,
+                "creation": created, "expiration": None, "lastUse": None, "ovhSupport": False,
+                "rules": [rule.to_wire() for rule in self.rules], "status": "validated",
+                "allowedIPs": None}  # fmt: skip
+
+
+def api_path(url: str) -> str:
+    """The path a rule is matched against: the URL's path below `/1.0`, without the query."""
+    path = urlsplit(url).path
+    return path[len(API_ROOT):] if path.startswith(API_ROOT + "/") else path
 
 
 @dataclass
@@ -73,11 +144,16 @@ class OvhDoorConfig:
 
     @classmethod
     def parse(
-        cls, credentials: list[str] | None, oauth2: list[str] | None, service_name: str | None
+        cls,
+        credentials: list[str] | None,
+        oauth2: list[str] | None,
+        service_name: str | None,
+        access_rules: list[str] | None = None,
     ) -> OvhDoorConfig:
-        """From the CLI's `--ovh-credentials AK:AS:CK[:METHODS]` and `--ovh-oauth2 ID:SECRET`."""
+        """From the CLI's `--ovh-credentials AK:AS:CK[:METHODS]`, `--ovh-oauth2 ID:SECRET` and
+        `--ovh-access-rules CK=METHOD:PATH[,METHOD:PATH...]`."""
         config = cls(service_name=service_name or DEFAULT_SERVICE_NAME)
-        for text in credentials or [DEFAULT_CREDENTIALS]:
+        for number, text in enumerate(credentials or [DEFAULT_CREDENTIALS], start=1):
             parts = text.split(":")
             if len(parts) not in (3, 4) or not all(parts[:3]):
                 raise ValueError(f"--ovh-credentials {text!r}: expected AK:AS:CK or AK:AS:CK:METHODS")
@@ -88,7 +164,19 @@ class OvhDoorConfig:
             if methods - ALL_METHODS:
                 raise ValueError(f"--ovh-credentials {text!r}: methods are among GET,POST,PUT,DELETE")
             config.applications[ak] = secret
-            config.consumers[ck] = ConsumerKey(ak, methods)
+            config.consumers[ck] = ConsumerKey(ak, everywhere(methods), credential_id=number)
+        for text in access_rules or []:
+            ck, sep, listed = text.partition("=")
+            if not sep or not ck.strip():
+                raise ValueError(f"--ovh-access-rules {text!r}: expected CK=METHOD:PATH[,METHOD:PATH...]")
+            known = config.consumers.get(ck.strip())
+            if known is None:
+                raise ValueError(f"--ovh-access-rules {text!r}: consumer key {ck.strip()!r} "
+                                 "is not given by --ovh-credentials")  # fmt: skip
+            rules = tuple(parse_rule(r, "--ovh-access-rules") for r in listed.split(",") if r.strip())
+            config.consumers[ck.strip()] = ConsumerKey(
+                known.application_key, rules, known.credential_id, known.created
+            )
         for text in oauth2 or [DEFAULT_OAUTH2]:
             client_id, sep, client_secret = text.partition(":")
             if not sep or not client_id or not client_secret:
@@ -96,11 +184,15 @@ class OvhDoorConfig:
             config.service_accounts[client_id] = client_secret
         return config
 
+    def application_id(self, application_key: str) -> int:
+        return 1 + list(self.applications).index(application_key)
+
     # -- signed requests ----------------------------------------------------------------------
     def verify_signed(
         self, headers: Mapping[str, str], method: str, url: str, body: str, now: float | None = None
-    ) -> None:
-        """Raise OvhRefusal unless the headers sign this request with known, granted credentials."""
+    ) -> ConsumerKey:
+        """The consumer key that signs this request, when it is known and granted the call;
+        OvhRefusal otherwise."""
         ak = headers.get("x-ovh-application", "")
         if ak not in self.applications:
             raise OvhRefusal(403, "Client::Forbidden", "This application key is invalid", "INVALID_KEY")
@@ -116,8 +208,23 @@ class OvhDoorConfig:
         expected = "$1$" + hashlib.sha1(text.encode()).hexdigest()
         if not hmac.compare_digest(expected, headers.get("x-ovh-signature", "")):
             raise OvhRefusal(400, "Client::BadRequest", "Invalid signature", "INVALID_SIGNATURE")
-        if method.upper() not in consumer.methods:
+        path = api_path(url)
+        if path != CURRENT_CREDENTIAL and not consumer.grants(method, path):
             raise OvhRefusal(403, "Client::Forbidden", "This call has not been granted", "NOT_GRANTED_CALL")
+        return consumer
+
+    def current_credential(
+        self, headers: Mapping[str, str], method: str, url: str, body: str
+    ) -> dict[str, Any]:
+        """`GET /auth/currentCredential` of a signed request (an OAuth2 bearer has no consumer key:
+        400, our wording)."""
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            self.verify_bearer(value.strip())
+            message = "An OAuth2 access token is not a consumer key credential"
+            raise OvhRefusal(400, "Client::BadRequest", message, "INVALID_CREDENTIAL")
+        consumer = self.verify_signed(headers, method, url, body)
+        return consumer.describe(self.application_id(consumer.application_key))
 
     # -- OAuth2 ---------------------------------------------------------------------------------
     def issue_token(

@@ -2,6 +2,7 @@
 
 Routes (see ../shared/ovhai/API.md and cloud-ai-schema.json):
 - `GET /1.0/auth/time`: the server's time, an integer (unauthenticated);
+- `GET /1.0/auth/currentCredential`: the signing consumer key, its access rules and status;
 - `POST /auth/oauth2/token`: OAuth2 client credentials (the host's root, as
   https://www.ovh.com/auth/oauth2/token is for ovh-eu): `{access_token, token_type, expires_in}`;
 - `/1.0/cloud/project/{serviceName}/ai/app[/...]`, `/ai/token[/...]`, `/ai/capabilities/quota`,
@@ -87,6 +88,18 @@ async def oauth2_token(request: Request) -> Response:
     return JSONResponse(
         {"access_token": token, "token_type": "Bearer", "expires_in": OAUTH2_TOKEN_SECONDS, "scope": "all"}
     )
+
+
+async def current_credential(request: Request) -> Response:
+    """`GET /1.0/auth/currentCredential`: the signing consumer key with its rules (see ovh_auth)."""
+    body = await request.body()
+    try:
+        answer = _door(request).current_credential(
+            request.headers, request.method, _full_url(request), body.decode("utf-8", "replace")
+        )
+    except OvhRefusal as refusal:
+        return JSONResponse(refusal.body(), status_code=refusal.status, headers=_query_id())
+    return JSONResponse(answer, headers=_query_id())
 
 
 def _check(request: Request, body: bytes) -> None:
@@ -277,6 +290,7 @@ def _alias_input(body: bytes) -> dict[str, Any] | Response:
 
 routes = [
     Route(f"{PREFIX}/auth/time", auth_time, methods=["GET"]),
+    Route(f"{PREFIX}/auth/currentCredential", current_credential, methods=["GET"]),
     Route("/auth/oauth2/token", oauth2_token, methods=["POST"]),
     Route(f"{PREFIX}/cloud/project/{{service}}/ai/{{rest:path}}", ai, methods=list(ALL_METHODS)),
 ]

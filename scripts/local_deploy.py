@@ -3,6 +3,8 @@
 
     .venv/bin/python scripts/local_deploy.py up     # emulator + `pulumi up` of `dev` + a chat request
     .venv/bin/python scripts/local_deploy.py down   # `pulumi destroy` of `dev`, then stop the emulator
+    .venv/bin/python scripts/local_deploy.py up --door public    # the same through the public API door
+    .venv/bin/python scripts/local_deploy.py down --door public
 
 `up` starts the emulator (detached, state in .local/emulator-state.json; reused when already
 running), uses a local file backend (.local/state: no Pulumi Cloud account) and a local secrets
@@ -14,6 +16,20 @@ Credentials: the provider gets the emulator's admin token through OVHAI_TOKEN an
 Hugging Face token through HF_TOKEN (the emulator downloads nothing), so no stack file holds a
 token. The passphrase defaults to "local-dev-passphrase": it only protects the secrets of the
 local state under .local/; export PULUMI_CONFIG_PASSPHRASE to choose another.
+
+`--door public` deploys the same `dev` stack through the emulator's OVHcloud public API door, as
+a team holding OVHcloud API credentials would: no AI token anywhere (neither OVHAI_TOKEN nor
+`ovhai:token`); the app and the consumer token are made with the emulator's default application
+key, application secret and consumer key. The stack's config for that door lives in
+.local/Pulumi.dev.public.yaml (Pulumi.dev.yaml without `ovhai:endpoint`, plus `ovh:endpoint` =
+the emulator's `/1.0`, `ovh:applicationKey`, `vllm-ai-deploy:serviceName`, `ovhai:region`, and
+the secrets `ovh:applicationSecret` / `ovh:consumerKey` set with `pulumi config set --secret`),
+passed to every command with `--config-file`, so the repository's stack file is not rewritten.
+Both doors reach the same backend: an app deployed through one is unchanged through the other.
+Switching the door of a deployed stack: that first `up` runs without `--refresh`, because Pulumi
+refreshes with the provider configuration recorded in the state, the previous door's (the last
+door is kept in .local/door), and `down` destroys through the door of the last `up` whatever
+`--door` says (Pulumi deletes with the provider configuration of the state).
 """
 
 from __future__ import annotations
@@ -40,6 +56,14 @@ HF_PLACEHOLDER = "hf_local-emulator-placeholder"
 QUESTION = "Give me the name of OVHcloud's founder."
 LISTENING = re.compile(r"emulator listening on (http://127\.0\.0\.1:(\d+))")
 DEFAULT_PORT = 19080
+DOORS = ("regional", "public")
+PUBLIC_CONFIG = "Pulumi.dev.public.yaml"  # under the local directory
+# The emulator's documented defaults of its public door (`python -m emulator --help`).
+OVH_APPLICATION_KEY = "emulator-application-key"
+OVH_APPLICATION_SECRET = "emulator-application-secret"
+OVH_CONSUMER_KEY = "emulator-consumer-key"
+OVH_SERVICE_NAME = "emulator-project"
+OVH_REGION = "gra"
 
 INSTALL_HELP = """\
 The Pulumi CLI is not on PATH nor in this virtual environment. Install it and run this again:
@@ -72,7 +96,7 @@ def require_pulumi() -> str:
     return found
 
 
-def pulumi_env(local: Path, emulator_url: str) -> dict[str, str]:
+def pulumi_env(local: Path, emulator_url: str, door: str = "regional") -> dict[str, str]:
     env = dict(os.environ)
     state = local / "state"
     state.mkdir(parents=True, exist_ok=True)
@@ -80,11 +104,46 @@ def pulumi_env(local: Path, emulator_url: str) -> dict[str, str]:
     if "PULUMI_CONFIG_PASSPHRASE" not in env and "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
         env["PULUMI_CONFIG_PASSPHRASE"] = DEFAULT_PASSPHRASE
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    env["HF_TOKEN"] = HF_PLACEHOLDER
+    if door == "public":  # the stack config's ovh:* keys alone: no AI token, no regional endpoint
+        for name in ("OVHAI_ENDPOINT", "OVHAI_TOKEN"):
+            env.pop(name, None)
+        return env
     # The provider's fallbacks when the stack config has no ovhai:token (dev has none).
     env["OVHAI_ENDPOINT"] = emulator_url
     env["OVHAI_TOKEN"] = ADMIN_TOKEN
-    env["HF_TOKEN"] = HF_PLACEHOLDER
     return env
+
+
+def public_config(local: Path, emulator_url: str) -> Path:
+    """.local/Pulumi.dev.public.yaml: Pulumi.dev.yaml's config without `ovhai:endpoint` (kept with
+    its encryption salt when it exists); the `ovh:*` keys are set by `configure_public_door`."""
+    import yaml
+
+    path = local / PUBLIC_CONFIG
+    dev = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text(encoding="utf-8")) or {}
+    previous = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    document: dict[str, Any] = {}
+    if isinstance(previous, dict) and previous.get("encryptionsalt"):
+        document["encryptionsalt"] = previous["encryptionsalt"]
+    document["config"] = {k: v for k, v in (dev.get("config") or {}).items() if k != "ovhai:endpoint"}
+    header = ("# Written by scripts/local_deploy.py --door public: the dev stack through the emulator's\n"
+              f"# public API door at {emulator_url}/1.0 (regenerated on each run).\n")
+    local.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def configure_public_door(pulumi: str, env: Mapping[str, str], config_file: Path, emulator_url: str) -> None:
+    """The stack's `ovh:*` keys for the emulator's public door, secrets with `--secret`."""
+    plain = {"ovh:endpoint": f"{emulator_url}/1.0", "ovh:applicationKey": OVH_APPLICATION_KEY,
+             "vllm-ai-deploy:serviceName": OVH_SERVICE_NAME, "ovhai:region": OVH_REGION}
+    secret = {"ovh:applicationSecret": OVH_APPLICATION_SECRET, "ovh:consumerKey": OVH_CONSUMER_KEY}
+    say(f"configuring the public door in {config_file} (secrets with --secret)")
+    for key, value in [*plain.items(), *secret.items()]:
+        flags = ["--secret"] if key in secret else []
+        run_pulumi(pulumi, ["config", "set", *flags, key, value, "--stack", STACK,
+                            "--config-file", str(config_file)], env, capture=True)
 
 
 def run_pulumi(pulumi: str, args: Sequence[str], env: Mapping[str, str], *, capture: bool = False,
@@ -236,14 +295,26 @@ def chat(outputs: Mapping[str, Any]) -> str:
 # --- subcommands -------------------------------------------------------------------------------
 
 
-def up(local: Path, port: int) -> None:
+def up(local: Path, port: int, door: str = "regional") -> None:
     pulumi = require_pulumi()
-    if port and port != stack_port():
+    if door == "regional" and port and port != stack_port():
         say(f"warning: Pulumi.{STACK}.yaml points ovhai:endpoint at port {stack_port()}, not {port}")
     emulator = ensure_emulator(local, port)
-    env = pulumi_env(local, emulator["url"])
+    env = pulumi_env(local, emulator["url"], door)
     run_pulumi(pulumi, ["stack", "select", "--create", STACK], env)
-    run_pulumi(pulumi, ["up", "--yes", "--refresh", "--stack", STACK], env)
+    extra: list[str] = []
+    if door == "public":
+        config_file = public_config(local, emulator["url"])
+        configure_public_door(pulumi, env, config_file, emulator["url"])
+        extra = ["--config-file", str(config_file)]
+    door_file = local / "door"
+    previous = door_file.read_text(encoding="utf-8").strip() if door_file.exists() else door
+    refresh = ["--refresh"] if previous == door else []
+    if not refresh:
+        say(f"the stack was deployed through the {previous} door: this `up` does not refresh "
+            "(a refresh would use the provider configuration of the state, the other door's)")
+    run_pulumi(pulumi, ["up", "--yes", *refresh, "--stack", STACK, *extra], env)
+    door_file.write_text(door + "\n", encoding="utf-8")
     result = run_pulumi(pulumi, ["stack", "output", "--json", "--show-secrets", "--stack", STACK], env,
                         capture=True)
     outputs = json.loads(result.stdout)
@@ -252,12 +323,24 @@ def up(local: Path, port: int) -> None:
     print(chat(outputs).strip())
 
 
-def down(local: Path, port: int) -> None:
+def down(local: Path, port: int, door: str = "regional") -> None:
     pulumi = require_pulumi()
+    door_file = local / "door"
+    deployed = door_file.read_text(encoding="utf-8").strip() if door_file.exists() else door
+    if deployed != door:
+        say(f"the stack was deployed through the {deployed} door: destroying through it "
+            "(Pulumi deletes with the provider configuration of the state)")
+        door = deployed
     emulator = ensure_emulator(local, port)  # destroy talks to it
-    env = pulumi_env(local, emulator["url"])
+    env = pulumi_env(local, emulator["url"], door)
     if stack_exists(pulumi, env):
-        run_pulumi(pulumi, ["destroy", "--yes", "--stack", STACK], env)
+        extra: list[str] = []
+        if door == "public":
+            config_file = public_config(local, emulator["url"])
+            configure_public_door(pulumi, env, config_file, emulator["url"])
+            extra = ["--config-file", str(config_file)]
+        run_pulumi(pulumi, ["destroy", "--yes", "--stack", STACK, *extra], env)
+        door_file.unlink(missing_ok=True)
     else:
         say(f"no stack '{STACK}' in {local / 'state'}: nothing to destroy")
     stop_emulator(local)
@@ -271,10 +354,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="where the emulator's state, its log and the Pulumi state live (default .local)")
     parser.add_argument("--emulator-port", type=int, default=None,
                         help="emulator port (default: the port of ovhai:endpoint in Pulumi.dev.yaml)")
+    parser.add_argument("--door", choices=DOORS, default="regional",
+                        help="regional (default): the AI token of the regional API; public: the OVHcloud "
+                             "public API door with the emulator's default ovh:* credentials")
     args = parser.parse_args(argv)
     port = stack_port() if args.emulator_port is None else args.emulator_port
     try:
-        (up if args.command == "up" else down)(args.local_dir, port)
+        (up if args.command == "up" else down)(args.local_dir, port, args.door)
     except Failure as failure:
         print(f"error: {failure}", file=sys.stderr)
         return 1

@@ -114,3 +114,90 @@ def test_flow_with_a_stand_in_pulumi(tmp_path: Path) -> None:
     finally:
         if pid and _alive(pid):
             os.kill(pid, 15)
+
+
+# ------------------------------------------------------------------------------ the public API door
+
+
+def test_the_scripts_public_door_keys_are_the_emulators_documented_defaults() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import local_deploy
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    from emulator.ovh_auth import DEFAULT_CREDENTIALS, DEFAULT_SERVICE_NAME
+
+    keys = (local_deploy.OVH_APPLICATION_KEY, local_deploy.OVH_APPLICATION_SECRET,
+            local_deploy.OVH_CONSUMER_KEY)
+    assert ":".join(keys) == DEFAULT_CREDENTIALS
+    assert local_deploy.OVH_SERVICE_NAME == DEFAULT_SERVICE_NAME
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_up_and_down_through_the_public_door_with_the_real_cli(tmp_path: Path) -> None:
+    """The real Pulumi CLI: `up --door public` deploys `dev` with the emulator's default `ovh:*`
+    credentials (no AI token: the script gives no OVHAI_TOKEN and the stack has no ovhai:token), the
+    secrets set with `--secret` in .local/Pulumi.dev.public.yaml; `up` again and `up` through the
+    regional door change nothing (one backend behind both doors); `down --door public` destroys.
+    Uses port 19080 (Pulumi.dev.yaml's emulator, for the regional step): run it in a private
+    network namespace, `unshare -n bash -c 'ip link set lo up; ...'`."""
+    from tests.pulumi_cli import clean_env, require_pulumi
+
+    require_pulumi()
+    if not _port_free(19080):
+        pytest.fail("port 19080 (Pulumi.dev.yaml's emulator) is in use: run this test in a private network "
+                    "namespace (unshare -n) or stop what holds it", pytrace=False)
+    local = tmp_path / "local"
+    stack_file = REPO / "Pulumi.dev.yaml"
+    original = stack_file.read_text(encoding="utf-8")  # `stack init` adds an encryptionsalt line
+    env = {k: v for k, v in clean_env().items() if not k.startswith(("OVHAI_", "OVH_"))}
+    printed: list[str] = []
+
+    def local_deploy(*args: str) -> subprocess.CompletedProcess[str]:
+        result = script([*args, "--local-dir", str(local)], env, timeout=900)
+        printed.append(result.stdout + result.stderr)
+        return result
+
+    try:
+        first = local_deploy("up", "--door", "public")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "+ 4 created" in first.stdout and "Give me the name of OVHcloud's founder." in first.stdout
+        answer = first.stdout.split("Give me the name of OVHcloud's founder.", 1)[1].strip()
+        assert answer
+        config = (local / "Pulumi.dev.public.yaml").read_text(encoding="utf-8")
+        assert "ovhai:endpoint" not in config and "ovhai:token" not in config
+        assert "ovh:endpoint: http://127.0.0.1:19080/1.0" in config
+        for key in ("ovh:applicationSecret", "ovh:consumerKey"):
+            assert f"{key}:\n    secure: " in config, config
+        url = json.loads((local / "emulator.json").read_text())["url"]
+        apps = httpx.get(f"{url}/v1/app", headers={"Authorization": f"Bearer {ADMIN}"}).json()["items"]
+        assert len(apps) == 1  # seen through the regional door
+
+        again = local_deploy("up", "--door", "public")
+        assert again.returncode == 0 and "4 unchanged" in again.stdout, again.stdout + again.stderr
+        # The other door: the same app, unchanged (the first up after a switch does not refresh).
+        regional = local_deploy("up")
+        assert regional.returncode == 0, regional.stdout + regional.stderr
+        assert "4 unchanged" in regional.stdout and "does not refresh" in regional.stdout, regional.stdout
+        back = local_deploy("up", "--door", "public")
+        assert back.returncode == 0 and "4 unchanged" in back.stdout, back.stdout + back.stderr
+    finally:
+        down = local_deploy("down", "--door", "regional")  # destroys through the door of the last up
+        stack_file.write_text(original, encoding="utf-8")
+        info = local / "emulator.json"
+        if info.exists() and _alive(pid := json.loads(info.read_text())["pid"]):
+            os.kill(pid, 15)  # a failed down leaves the emulator this test started
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "destroying through it" in down.stdout
+    assert "Resources:\n    - 4 deleted" in down.stdout or "4 deleted" in down.stdout, down.stdout
+    assert not (local / "emulator.json").exists()
+    for secret in ("emulator-application-secret", "emulator-consumer-key"):
+        assert secret not in "\n".join(printed)

@@ -288,7 +288,8 @@ class OvhAiClient:
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         message = _server_message(response)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return error_for_status(method, path, response.status_code, self._redact(message), retry_after)
+        return error_for_status(method, path, response.status_code, self._redact(message), retry_after,
+                                code=_error_code(response))  # fmt: skip
 
     def _redact(self, text: str) -> str:
         for secret in [*self._secrets, *_auth_secrets(self._auth)]:
@@ -620,6 +621,16 @@ def _server_message(response: httpx.Response) -> str:
     if text:
         return text[:500]
     return response.reason_phrase or "no message"
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The public door's `errorCode` (e.g. NOT_GRANTED_CALL), as python-ovh maps its exceptions."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("errorCode") if isinstance(body, Mapping) else None
+    return str(code) if code else None
 
 
 def _describe(exc: httpx.HTTPError) -> str:

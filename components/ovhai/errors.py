@@ -6,6 +6,7 @@
     |   +-- Unauthorized           401
     |   +-- PaymentRequired        402 (quota, payment method)
     |   +-- Forbidden              403
+    |   |   +-- NotGrantedCall     403 NOT_GRANTED_CALL: a consumer key without the rule (see rights)
     |   +-- NotFound               404
     |   +-- Conflict               409
     |   +-- RateLimited            429 (retry_after)
@@ -21,6 +22,8 @@ server's message; none ever carries the token (the client redacts it from server
 from __future__ import annotations
 
 from http import HTTPStatus
+
+from . import rights
 
 
 def _reason(status: int) -> str:
@@ -99,6 +102,14 @@ class Forbidden(ApiError):
     """403: the token's role does not allow this call (e.g. a read token writing)."""
 
 
+class NotGrantedCall(Forbidden):
+    """403 NOT_GRANTED_CALL on the public door: no access rule of the consumer key grants the call.
+    The message names the refused call and the rules the product needs (`rights`)."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}: {rights.refusal_advice(self.method, self.path)}"
+
+
 class NotFound(ApiError):
     """404: unknown id, or an object outside a scoped token's label selector."""
 
@@ -173,9 +184,18 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 
 
 def error_for_status(
-    method: str, path: str, status: int, message: str, retry_after: float | None = None
+    method: str,
+    path: str,
+    status: int,
+    message: str,
+    retry_after: float | None = None,
+    *,
+    code: str | None = None,
 ) -> ApiError:
-    """The typed error for an HTTP status (plain ApiError for codes without a meaning of their own)."""
+    """The typed error for an HTTP status (plain ApiError for codes without a meaning of their own);
+    `code` is the public door's `errorCode` when the body had one."""
+    if status == 403 and code == rights.NOT_GRANTED_CALL:
+        return NotGrantedCall(method, path, status, message)
     if status == 429:
         return RateLimited(method, path, status, message, retry_after)
     if status >= 500:
