@@ -214,6 +214,31 @@ def test_first_start_under_the_hub_deadline_then_a_replacement_under_the_buckets
     assert ADMIN not in proc.stderr()
 
 
+def test_an_update_of_a_pushed_app_runs_under_the_bucket_deadline(
+    api: httpx.Client, proc: ProviderProcess,
+) -> None:
+    """The same app, a new image: a rolling update whose replicas pull the pushed prefix; its own
+    `status.dataSync` is the evidence."""
+    key, prefix = "warm-" + uuid.uuid4().hex[:8], f"models/{uuid.uuid4().hex[:8]}"
+    blob = provider_blob(AiAppProvider())
+    props = app_props(key, spec_of(prefix))
+    app_id, outs = proc.create("app", checked(proc, blob, "app", props))
+    assert api.post(f"/v1/app/{app_id}/datasync", json={"direction": "push"}).status_code == 200
+    deadline = time.monotonic() + 20
+    while "DONE" not in str(api.get(f"/v1/app/{app_id}").json()["status"].get("dataSync")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    same = spec_of(prefix, name=props["spec"]["name"])
+    newer = app_props(key, {**same, "image": "vllm/vllm-openai:v0.11.1"})
+    news = checked(proc, blob, "app", newer)
+    assert proc.diff("app", app_id, outs, news).replaces == []
+    updated = proc.update("app", app_id, outs, news)
+    assert updated["state"] == "RUNNING"
+    start = starts(api, app_id)[-1]
+    assert start["kind"] == datastore.ROLLING_UPDATE and start["hubBytes"] == 0
+    assert f"a start from the bucket: app {app_id} pushed" in proc.stderr()
+
+
 def test_the_preview_report_and_the_apps_readiness_carry_both_deadlines() -> None:
     from components.deployment import build_launch, planner_report, readiness
     from components.settings import load_settings
