@@ -21,8 +21,13 @@ def _tokens(command: Sequence[str]) -> list[str]:
     return parts
 
 
+def _underscored(name: str) -> str:
+    """`--max-num-seqs` -> `--max_num_seqs` (vLLM's parser takes either spelling)."""
+    return "--" + name.removeprefix("--").replace("-", "_")
+
+
 def _option(tokens: list[str], name: str) -> list[str]:
-    alt = name.replace("-", "_")
+    alt = _underscored(name)
     for index, token in enumerate(tokens):
         for flag in (name, alt):
             if token.startswith(flag + "="):
@@ -51,7 +56,7 @@ def option_values(tokens: list[str], name: str) -> list[str]:
 
 
 def has_flag(tokens: list[str], name: str) -> bool:
-    alt = name.replace("-", "_")
+    alt = _underscored(name)
     return any(token in (name, alt) or token.startswith((name + "=", alt + "=")) for token in tokens)
 
 

@@ -1,5 +1,9 @@
 """What the emulated model "generates": a deterministic reply, cut to `max_tokens`, as text,
 as JSON that follows `response_format`, or as tool calls, with logprobs when asked.
+
+vLLM's sampling extras that benchmarks send are honoured for text: `min_tokens` (no stop before
+that many tokens) and `ignore_eos` (go on to `max_tokens`, finish_reason "length"), as
+vllm/sampling_params.py defines them; the stand-in keeps "generating" by repeating its reply.
 """
 
 from __future__ import annotations
@@ -99,8 +103,12 @@ def check_context(release: Release, max_len: int, prompt: int, max_tokens: int |
     )
 
 
-def _cut(text: str, max_tokens: int | None) -> Output:
+def _cut(text: str, max_tokens: int | None, min_tokens: int = 0) -> Output:
     pieces = VOCAB.pieces(text)
+    if min_tokens > len(pieces) and pieces:
+        again = VOCAB.pieces(" " + text)
+        repeats = -(-(min_tokens - len(pieces)) // len(again))
+        pieces = (pieces + again * repeats)[:min_tokens]
     if max_tokens is not None and len(pieces) > max_tokens:
         return Output(pieces[:max_tokens], "length")
     return Output(pieces, "stop")
@@ -151,6 +159,8 @@ def generate(
     fmt: dict[str, Any] | None,
     tool_choice: Any,
     tools: list[dict[str, Any]],
+    min_tokens: int = 0,
+    ignore_eos: bool = False,
 ) -> Output:
     """One choice. Tool calls follow serving_chat.py: named and "required" are forced, "auto" is
     the model's choice; finish_reason is "tool_calls" except for a named tool ("stop")."""
@@ -173,7 +183,11 @@ def generate(
             ]
         )
         return Output(VOCAB.pieces(spoken), reason, calls)
-    return _cut(_structured(fmt, reply), max_tokens)
+    if fmt is not None and fmt.get("type") != "text":  # a repeated JSON document is no JSON
+        return _cut(_structured(fmt, reply), max_tokens)
+    # ignore_eos: one token past the budget, so the cut at max_tokens reports "length".
+    floor = (max_tokens or 0) + 1 if ignore_eos else min(min_tokens, max_tokens or min_tokens)
+    return _cut(reply, max_tokens, floor)
 
 
 def _logprob(piece: str, rank: int) -> float:

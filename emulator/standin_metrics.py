@@ -1,13 +1,15 @@
 """Per-app serving counters, rendered as vLLM's `/metrics` (Prometheus text) for the release.
 
-The stand-in records what it actually served: requests running, tokens in and out, time to first
-token and the gaps between streamed tokens. Label set as vLLM's V1 loggers: model_name, engine.
+The stand-in records what it actually served: requests running and waiting (standin_queue.py),
+tokens in and out, time to first token and the gaps between streamed tokens. Label set as vLLM's
+V1 loggers: model_name, engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .standin_queue import RequestQueue
 from .standin_release import Release
 
 TTFT_BUCKETS = (
@@ -97,6 +99,7 @@ class AppMetrics:
     ttft: Histogram = field(default_factory=lambda: Histogram(TTFT_BUCKETS))
     itl: Histogram = field(default_factory=lambda: Histogram(ITL_BUCKETS))
     e2e: Histogram = field(default_factory=lambda: Histogram(TTFT_BUCKETS))
+    queue: RequestQueue = field(default_factory=RequestQueue)
 
     def start(self, tokens: int) -> None:
         self.running += 1
@@ -130,7 +133,7 @@ def render(metrics: AppMetrics, release: Release, model: str, kv_tokens: int) ->
         "vllm:num_requests_waiting",
         "gauge",
         "Number of requests waiting to be processed.",
-        [f"vllm:num_requests_waiting{{{labels}}} 0.0"],
+        [f"vllm:num_requests_waiting{{{labels}}} {float(metrics.queue.waiting)}"],
     )
     for name in release.kv_usage_metrics:
         family(name, "gauge", "KV-cache usage. 1 means 100 percent usage.", [f"{name}{{{labels}}} {usage}"])

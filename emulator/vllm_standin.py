@@ -22,13 +22,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import datastore, lifecycle
+from . import backend, datastore, lifecycle
 from .auth import bearer, resolve
 from .context import ctx
 from .standin_command import Serving, serving_of
 from .standin_errors import StandinError, error_response, validation_error
 from .standin_generate import Output, chat_logprobs, check_context, completion_logprobs, generate, reply_for
 from .standin_metrics import AppMetrics, render
+from .standin_queue import max_num_seqs_of
 from .standin_tokenizer import VOCAB, render_chat
 from .standin_validate import Parsed, check_sampling, parse_body, parse_request
 
@@ -243,6 +244,8 @@ async def _complete(request: Request, app: App, *, chat: bool) -> Response:
                     fmt=parsed.response_format,
                     tool_choice=parsed.tool_choice,
                     tools=parsed.tools,
+                    min_tokens=int(parsed.body.get("min_tokens") or 0),
+                    ignore_eos=parsed.body.get("ignore_eos") is True,
                 )
             )
     prompt_tokens = sum(len(ids) for ids, _ in prompts)
@@ -255,13 +258,30 @@ async def _complete(request: Request, app: App, *, chat: bool) -> Response:
     ident = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
     created = int(time.time())
     head = {"id": ident, "created": created, "model": model}
+    capacity = _capacity(request, app.id)
     if parsed.stream:
-        stream = _stream(app, parsed, head, outputs, usage, started)
+        stream = _stream(app, parsed, head, outputs, usage, started, capacity)
         return StreamingResponse(stream, media_type="text/event-stream")
-    _record(app.metrics, outputs, usage, started, started)
+    async with app.metrics.queue.slot(capacity):  # a full server holds the request in line
+        _record(app.metrics, outputs, usage, started, started)
     choices = [_choice(parsed, index, output) for index, output in enumerate(outputs)]
     kind = "chat.completion" if chat else "text_completion"
     return JSONResponse({**head, "object": kind, "choices": choices, "usage": usage})
+
+
+def _capacity(request: Request, app_id: str) -> Callable[[], int]:
+    """Requests the app runs at once now: --max-num-seqs per replica (standin_queue.py)."""
+    store = ctx(request).store
+    record = store.apps.get(app_id)
+    per_replica = max_num_seqs_of(record["spec"]) if record else 1  # the command, read once
+
+    def capacity() -> int:  # re-read while waiting: the autoscaler may add replicas meanwhile
+        current = store.apps.get(app_id)
+        if current is None:  # deleted while waiting: let the request end
+            return 1 << 30
+        return per_replica * max(1, backend.current_replicas(current))
+
+    return capacity
 
 
 def _choice(parsed: Parsed, index: int, output: Output) -> dict[str, Any]:
@@ -311,8 +331,24 @@ async def _stream(
     outputs: list[Output],
     usage: dict[str, Any],
     started: float,
+    capacity: Callable[[], int],
 ) -> AsyncIterator[str]:
-    """SSE chunks as serving_chat.py / serving_completion.py stream them, one token a chunk."""
+    """SSE chunks as serving_chat.py / serving_completion.py stream them, one token a chunk,
+    once the scheduler runs the request (the first chunk comes with the first token, as in vLLM,
+    so a request that waits in line has a longer time to first token)."""
+    async with app.metrics.queue.slot(capacity):
+        async for chunk in _run(app, parsed, head, outputs, usage, started):
+            yield chunk
+
+
+async def _run(
+    app: App,
+    parsed: Parsed,
+    head: dict[str, Any],
+    outputs: list[Output],
+    usage: dict[str, Any],
+    started: float,
+) -> AsyncIterator[str]:
     kind = "chat.completion.chunk" if parsed.chat else "text_completion"
     metrics = app.metrics
     metrics.start(usage["total_tokens"])
@@ -341,13 +377,6 @@ async def _stream(
         }
 
     try:
-        if parsed.chat:
-            yield event(
-                [
-                    delta_choice(i, {"role": "assistant", "content": ""}, None, None)
-                    for i in range(len(outputs))
-                ]
-            )
         last = time.monotonic()
         first_seen = False
         longest = max((len(o.pieces) for o in outputs), default=0)
@@ -357,6 +386,13 @@ async def _stream(
             if not first_seen:
                 metrics.ttft.observe(now - started)
                 first_seen = True
+                if parsed.chat:  # serving_chat.py sends the role with the first engine output
+                    yield event(
+                        [
+                            delta_choice(i, {"role": "assistant", "content": ""}, None, None)
+                            for i in range(len(outputs))
+                        ]
+                    )
             else:
                 metrics.itl.observe(now - last)
             last = now

@@ -8,7 +8,7 @@ policy/config.example.json: `{"hourly-cost-budget": {"enforcementLevel": "mandat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import checks
@@ -46,6 +46,27 @@ def policy(name: str, description: str, rule: Rule, level: EnforcementLevel,
 
 
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
+CONFIG_FILE_HINT = "fix the file given to --policy-pack-config (see policy/config.example.json)"
+
+
+def config_problems(config: Mapping[str, Any], policies: Sequence[StackValidationPolicy]) -> list[str]:
+    """Unknown policy names and unknown keys in a `--policy-pack-config` file. The engine checks
+    the types of the keys a policy's schema declares, but takes any other key in silence (a
+    `defaultBudgett` typo would leave the budget unchecked) and ignores a policy name it does not
+    know when its entry has an enforcementLevel; "all" sets the level of every policy."""
+    known = {p.name: set((p.config_schema.properties if p.config_schema else {}) or {}) for p in policies}
+    problems: list[str] = []
+    for name, value in config.items():
+        if name == "all":
+            continue
+        if name not in known:
+            problems.append(f"unknown policy {name!r} (the pack's policies: {', '.join(sorted(known))})")
+            continue
+        keys = set(value) if isinstance(value, Mapping) else set()
+        for key in sorted(keys - known[name] - {"enforcementLevel"}):
+            allowed = ", ".join(sorted(known[name] | {"enforcementLevel"}))
+            problems.append(f"policy {name!r} has no setting {key!r} (it takes: {allowed})")
+    return problems
 
 POLICIES = [
     policy("prod-pinned-image", "prod stacks run a vLLM image pinned to a release",

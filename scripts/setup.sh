@@ -18,6 +18,20 @@ if command -v go >/dev/null; then
   echo "set up: actionlint at $(bash scripts/install-actionlint.sh | tail -n 1)"
 fi
 
+# The endpoint benchmark (python -m components.bench) runs its load generator, tokenizer build and
+# plot in a virtual environment of their own: AIPerf needs httpx 0.29 and transformers, and .venv
+# pins httpx 0.27.2 for the official ovhai client. About 45 s and 1.2 GB (see README).
+if [ "${SKIP_BENCH_INSTALL:-}" = "1" ]; then
+  echo "set up: SKIP_BENCH_INSTALL=1, .venv-bench was not made (tests/test_bench_cli.py needs it)"
+else
+  if [ ! -x .venv-bench/bin/python ]; then
+    "$PYTHON" -m venv .venv-bench
+  fi
+  .venv-bench/bin/python -m pip install --quiet --upgrade pip
+  .venv-bench/bin/python -m pip install --quiet -r requirements-bench.txt
+  echo "set up: the benchmark's load generator in .venv-bench ($(.venv-bench/bin/python -m pip show aiperf 2>/dev/null | sed -n 's/^Version: /aiperf /p'))"
+fi
+
 if [ "${SKIP_PULUMI_INSTALL:-}" = "1" ]; then
   echo "set up: SKIP_PULUMI_INSTALL=1, the Pulumi CLI was not installed (the end-to-end tests need it)"
   exit 0

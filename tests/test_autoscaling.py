@@ -90,7 +90,8 @@ def test_a_load_adds_replicas_and_the_window_removes_them(emulator: RunningEmula
             async def load() -> None:
                 async with httpx.AsyncClient(timeout=60) as http:
                     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
-                            "max_tokens": 300, "stream": True}
+                            "max_tokens": 300, "stream": True,
+                            "ignore_eos": True}  # the whole 300 tokens: a load the poll sees
 
                     async def one() -> None:
                         async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as r:

@@ -81,3 +81,12 @@ def test_update_merges_flavor_change() -> None:
     assert merged["resources"]["flavor"] == "ai1-1-cpu" and merged["resources"]["cpu"] == 4
     with pytest.raises(ApiError, match=r"^bogus: unknown update field"):
         validation.merge_update(spec, {"bogus": 1})
+
+
+def test_the_stand_in_reads_the_underscore_spelling_of_a_flag() -> None:
+    # vLLM's argument parser takes `--max_num_seqs 5` as `--max-num-seqs 5`.
+    from emulator.model_name import command_tokens, has_flag, option_values
+
+    tokens = command_tokens(["bash", "-c", "vllm serve m --max_num_seqs 5 --enforce_eager"])
+    assert option_values(tokens, "--max-num-seqs") == ["5"]
+    assert has_flag(tokens, "--enforce-eager")
