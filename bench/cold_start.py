@@ -6,8 +6,10 @@ Against a real emulator process over HTTP on a free loopback port (fast timings,
 model turned on: `POST /_emulator/datastore`), with the dev stack's app spec as the program builds
 it (Pulumi.dev.yaml: Mistral-Small-24B on 2 x L40S). For each variant - `/hub` standalone (today)
 and `/hub` from the platform stack's bucket (`cacheStack`) - the app is created and timed until
-the vLLM stand-in's /health answers, then stopped and started again and timed the same way; the
-emulator reports the bytes each start fetched from the Hub (`GET /_emulator/app/{id}/starts`).
+the vLLM stand-in's /health answers, then stopped and started again and timed the same way, then
+scaled by one replica and timed until the rollout is RUNNING (the new replica pulled the prefix or
+downloaded from the Hub first); the emulator reports the bytes each start fetched from the Hub
+(`GET /_emulator/app/{id}/starts`).
 With the cache, the AiCachePush provider pushes /hub back between the two starts (its time is
 printed too). Emulated seconds are the fast timings' (the download model's scale is 1/90 of real
 time); the real-cloud figures are estimates from the model's size and the bandwidths stated in
@@ -51,6 +53,9 @@ class Variant:
     second_seconds: float
     second_hub_bytes: float
     second_bucket_bytes: float
+    replica_seconds: float  # a scale-up by one replica of the serving app, until it serves
+    replica_hub_bytes: float
+    replica_bucket_bytes: float
 
 
 def seed_settings() -> Settings:
@@ -143,9 +148,29 @@ def run_variant(api: httpx.Client, base_url: str, settings: Settings,
     api.put(f"/v1/app/{app_id}/start").raise_for_status()
     second = wait(api, app_id, health=True)
     two = last_start(api, app_id)
+    replica, three = add_replica(api, app_id)
     delete(api, app_id)
     name = "pre-seed" if seeded is not None else "push" if source else "no cache"
-    return Variant(name, seeded, first, one["hubBytes"], pushed, second, two["hubBytes"], two["storeBytes"])
+    return Variant(name, seeded, first, one["hubBytes"], pushed, second, two["hubBytes"], two["storeBytes"],
+                   replica, three["hubBytes"], three["storeBytes"])
+
+
+def add_replica(api: httpx.Client, app_id: str) -> tuple[float, dict[str, Any]]:
+    """Scale the serving app by one replica; seconds until the rollout is RUNNING (the new replica
+    serves: it pulled the prefix or downloaded from the Hub first), and its start record."""
+    strategy = api.get(f"/v1/app/{app_id}").json()["spec"]["scalingStrategy"]
+    count = int((strategy.get("fixed") or {}).get("replicas", 1))
+    started = time.monotonic()
+    api.put(f"/v1/app/{app_id}/scalingstrategy", json={"fixed": {"replicas": count + 1}}).raise_for_status()
+    while api.get(f"/v1/app/{app_id}").json()["status"]["state"] != "RUNNING":
+        if time.monotonic() - started > 120:
+            raise SystemExit(f"app {app_id}: the new replica did not serve within 120 s")
+        time.sleep(0.02)
+    seconds = time.monotonic() - started
+    record = last_start(api, app_id)
+    if record.get("kind") != datastore.SCALE_UP:
+        raise SystemExit(f"app {app_id}: no replica start recorded ({record})")
+    return seconds, record
 
 
 def _gb(value: float) -> str:
@@ -172,6 +197,12 @@ def report(settings: Settings, variants: list[Variant]) -> str:
         second = f"{v.second_seconds:11.2f} {_gb(v.second_hub_bytes):>8} {_gb(v.second_bucket_bytes):>10}"
         lines.append(f"{v.name:10} {seeded} {v.first_seconds:11.2f} {_gb(v.first_hub_bytes):>9} {pushed} "
                      f"{second}")
+    lines += ["", "(new replica: the serving app scaled by one replica, until the rollout is RUNNING and",
+              " the new replica serves; the others serve meanwhile)",
+              f"{'variant':10} {'new replica s':>13} {'its Hub':>8} {'its bucket':>10}"]
+    for v in variants:
+        lines.append(f"{v.name:10} {v.replica_seconds:13.2f} {_gb(v.replica_hub_bytes):>8} "
+                     f"{_gb(v.replica_bucket_bytes):>10}")
     mb = {name: value / 1e6 for name, value in (("hub", cache.HUB_BYTES_PER_SECOND),
           ("pull", cache.BUCKET_PULL_BYTES_PER_SECOND), ("push", cache.BUCKET_PUSH_BYTES_PER_SECOND))}
     currency = settings.plan.currency
@@ -192,6 +223,9 @@ def report(settings: Settings, variants: list[Variant]) -> str:
         f"(about {hub_cost - bucket_cost:.2f} {currency}), once per model and region",
         f"  saved per later start: {(est.first_start - est.later_start) / 60:.1f} min of "
         f"{gpus} GPUs, {_gb(est.weights_bytes)} of Hub traffic",
+        f"  a new replica (scale-up, rolling update, wake from zero): {est.first_start / 60:.1f} min "
+        f"from the Hub, {est.later_start / 60:.1f} min from the bucket (each new replica fetches its "
+        f"own copy; the requests it should take wait or go to the others meanwhile)",
     ]
     return "\n".join(lines)
 

@@ -21,6 +21,7 @@ from components.resources import AiApp, AiToken
 from components.resources.datasync import AiCachePush
 from components.settings import Settings, SettingsError
 from components.settings.problems import Problems
+from components.settings.rules_lifecycle import bucket_readiness
 
 COMPONENT_TYPE = "vllm-ai-deploy:index:VllmDeployment"
 
@@ -58,7 +59,16 @@ def readiness(settings: Settings, launch: vllm.VllmLaunch) -> dict[str, Any]:
     # An app that scales to zero may have no replica to answer: wait for RUNNING only.
     least, _ = settings.scaling.billed_replicas
     path = str(launch.probe.get("path", "/health")) if least > 0 else ""
-    return {"path": path, "timeoutSeconds": settings.readiness_timeout_seconds}
+    readiness: dict[str, Any] = {"path": path, "timeoutSeconds": settings.readiness_timeout_seconds}
+    if settings.cache is not None:
+        # Applies only once an app of this deployment pushed the prefix (readiness.choose_deadline).
+        readiness["fromBucket"] = {"timeoutSeconds": bucket_deadline(settings),
+                                   "mountPath": settings.cache_path, "model": settings.model.hf_id}
+    return readiness
+
+
+def bucket_deadline(settings: Settings) -> int:
+    return bucket_readiness(settings.model, settings.readiness_timeout_seconds)
 
 
 def planner_report(settings: Settings) -> str:
@@ -76,7 +86,13 @@ def planner_report(settings: Settings) -> str:
         f"{replicas}, about {cost['amount']:.2f} {cost['currency']}/h (estimate). Planner's table:"
     )
     starts = cache.estimate_starts(settings.model).describe(cached=settings.cache is not None)
-    deadline = f"readiness deadline {settings.readiness_timeout_seconds} s (covers a start from the Hub)"
+    hub = settings.readiness_timeout_seconds
+    if settings.cache is None:
+        deadline = f"readiness deadline {hub} s (covers a start from the Hub)"
+    else:
+        deadline = (f"readiness deadline {hub} s for a start from the Hub (the first start of a fresh "
+                    f"prefix, or after a failed push), {bucket_deadline(settings)} s for a start from "
+                    "the bucket once an app of this stack pushed the prefix (estimates)")
     return (head + "\n" + sizing.format_plans(list(settings.plans)) + "\n" + str(cost["sourceNote"])
             + f"\nEstimates: {starts}; {deadline}.")
 

@@ -61,6 +61,7 @@ def autoscale(rules: Rules, app: Record, metrics_text: str, now: float) -> None:
     if after is not None and after != before:
         app["schedule"] = lifecycle.apply(app["schedule"], now, lifecycle.rescale_plan(
             now, rules.timings, app["spec"]["image"]))
+        datastore.on_replicas(rules.store, app, now, rules.timings, after - before, datastore.SCALE_UP)
 
 
 def gpus_held(spec: dict[str, Any]) -> int:
@@ -205,24 +206,44 @@ def create_app(rules: Rules, principal: Principal, spec: dict[str, Any], now: fl
     return app
 
 
-def change_running(rules: Rules, app: Record, now: float, image: str | None = None) -> None:
+def change_running(rules: Rules, app: Record, now: float, image: str | None = None) -> bool:
     """A spec change of a serving app rolls through SCALING (to `image`, the new one if it changes);
-    stopped or starting apps just keep it."""
+    stopped or starting apps just keep it. True when it rolls."""
     state = state_of(app, now)
     if state is AppState.DELETING:
         raise ApiError(409, f"app {app['id']} is {state.value}")
     if lifecycle.is_serving(app["schedule"], now):
         plan = lifecycle.rescale_plan(now, rules.timings, image or app["spec"]["image"])
         app["schedule"] = lifecycle.apply(app["schedule"], now, plan)
+        return True
+    return False
+
+
+def replica_starts(old: dict[str, Any], new: dict[str, Any], before: int, after: int) -> tuple[int, str]:
+    """The replicas a change of a serving app starts, and how: a change of the scaling alone adds
+    the difference (a scale-up; a scale-down starts none), any other change replaces every replica
+    (a rolling update: `after` new ones)."""
+    def rest(spec: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in spec.items() if k != "scalingStrategy"}
+
+    if rest(old) == rest(new):
+        return max(after - before, 0), datastore.SCALE_UP
+    return after, datastore.ROLLING_UPDATE
 
 
 def replace_spec(rules: Rules, app: Record, now: float, spec: dict[str, Any]) -> None:
     """Swap in a new spec: only a bigger GPU footprint of an app holding GPUs meets the quota, and a
-    serving app rolls (planned before the swap, as for update and scaling alike)."""
+    serving app rolls (planned before the swap, as for update and scaling alike); the replicas it
+    starts pull the cache / download the weights (datastore.on_replicas)."""
     if holds_gpus(app, now) and gpus_held(spec) > gpus_held(app["spec"]):
         check_quota(rules, spec, now, exclude=app["id"])
-    change_running(rules, app, now, spec["image"])
+    running = current_replicas(app)
+    old = app["spec"]
+    rolled = change_running(rules, app, now, spec["image"])
     app["spec"] = spec
+    if rolled:
+        added, kind = replica_starts(old, spec, running, current_replicas(app))
+        datastore.on_replicas(rules.store, app, now, rules.timings, added, kind)
 
 
 def delete_app(rules: Rules, app: Record, now: float, *, force: bool) -> bool:
@@ -264,8 +285,11 @@ def stop_app(rules: Rules, app: Record, now: float) -> bool:
 
 
 def set_image(rules: Rules, app: Record, now: float, image: str) -> None:
-    change_running(rules, app, now, image)
+    rolled = change_running(rules, app, now, image)
     app["spec"] = {**app["spec"], "image": image}
+    if rolled:
+        datastore.on_replicas(rules.store, app, now, rules.timings, current_replicas(app),
+                              datastore.ROLLING_UPDATE)
 
 
 def set_label(app: Record, name: str, value: str | None) -> None:

@@ -37,8 +37,13 @@ shared/ovhai/API.md), else its create is refused with a 400 naming the volume's 
 
 Bandwidths are the project's estimates (components/cache.py, held equal by
 tests/test_cache_emulator.py); the model size is read from the model name's parameter count
-("24B": 24e9 x 2 bytes, 16-bit checkpoints), or the label `emulator/model-bytes`. Not modelled:
-the replicas a scaling or a rolling update adds (they would pull too), a wake from zero.
+("24B": 24e9 x 2 bytes, 16-bit checkpoints), or the label `emulator/model-bytes`.
+
+Replicas a scaling or a rolling update starts (backend.autoscale, backend.replace_spec,
+backend.set_image) pull and download per replica too (`on_replicas`): the rollout's SCALING lasts
+until they serve, and the starts log records them with `kind` `scale-up` / `rolling-update`
+(a create or start: `start`). Not modelled: a wake from zero (the emulator keeps at least one
+replica of an autoscaled app; a wake would be a `scale-up` from 0).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ DEFAULT_MODEL_BYTES = 1e9  # a model name without a parameter count
 CONFIG_KEY = "config"
 ALIASES_KEY = "aliases"  # region -> alias -> the registered DataStore (never its credentials)
 RESERVED_KEYS = (CONFIG_KEY, ALIASES_KEY)  # store.datastore keys that are not cached content
+START, SCALE_UP, ROLLING_UPDATE = "start", "scale-up", "rolling-update"  # kinds of a recorded start
 _PARAMS = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)[Bb](?![A-Za-z])")
 
 
@@ -172,26 +178,50 @@ def alias_known(store: Store, region: str, alias: str) -> bool:
 
 def on_start(store: Store, app: Record, now: float, timings: Timings) -> None:
     """A start was planned (create or start): pull the cache, plan the Hub download, record it."""
-    spec = app["spec"]
-    settings = config(store)
-    if not settings.get("hubDownloads"):
+    if not config(store).get("hubDownloads"):
         return
-    factor = float(settings.get("scale") or scale(timings))
+    start_index = max(i for i, e in enumerate(app["schedule"]) if e["state"] == AppState.QUEUED.value)
+    _record_start(store, app, now, timings, app["schedule"][start_index:], replicas=_replicas(app["spec"]),
+                  kind=START)
+
+
+def on_replicas(store: Store, app: Record, now: float, timings: Timings, added: int, kind: str) -> None:
+    """Replicas a scaling (`scale-up`) or a rolling update (`rolling-update`, every replica new)
+    start while the app serves from the others: each pulls the prefix and downloads what /hub
+    lacks before it serves, so the rollout's SCALING -> RUNNING waits for both (the app keeps
+    serving meanwhile: the stand-in's gate is for full starts only). Recorded like a start."""
+    if not config(store).get("hubDownloads") or added <= 0:
+        return
+    index = max((i for i, e in enumerate(app["schedule"])
+                 if e["state"] == AppState.SCALING.value and e["at"] >= now), default=None)
+    if index is None:
+        return
+    _record_start(store, app, now, timings, app["schedule"][index:], replicas=added, kind=kind)
+
+
+def _record_start(store: Store, app: Record, now: float, timings: Timings, plan: lifecycle.Schedule,
+                  *, replicas: int, kind: str) -> None:
+    spec = app["spec"]
+    factor = float(config(store).get("scale") or scale(timings))
     model = serving_of(spec).model
     size = model_bytes(spec)
     key = store_key(hub_volume(spec))
     present = cached(store, key, now) if key else {}
     pull_bytes = sum(present.values())
     pull_seconds = pull_bytes / BUCKET_PULL_BYTES_PER_SECOND * factor
-    start_index = max(i for i, e in enumerate(app["schedule"]) if e["state"] == AppState.QUEUED.value)
-    plan = app["schedule"][start_index:]
-    _delay_after(plan, AppState.INITIALIZING, pull_seconds)
     missing = max(size - present.get(model, 0.0), 0.0)
     download_seconds = missing / HUB_BYTES_PER_SECOND * factor
-    running = next((e["at"] for e in plan if e["state"] == AppState.RUNNING.value), None)
-    replicas = _replicas(spec)
+    if kind == START:  # the pull in INITIALIZING, the download once RUNNING (503 until done)
+        _delay_after(plan, AppState.INITIALIZING, pull_seconds)
+        running = next((e["at"] for e in plan if e["state"] == AppState.RUNNING.value), None)
+        serving = None if running is None else running + download_seconds
+    else:  # new replicas: pull and download before the rollout completes
+        _delay_after(plan, AppState.SCALING, pull_seconds + download_seconds)
+        running = next((e["at"] for e in plan if e["state"] == AppState.RUNNING.value), None)
+        serving = running
     app.setdefault("cacheStarts", []).append({
         "at": now,
+        "kind": kind,
         "model": model,
         "modelBytes": size,
         "storeKey": key,
@@ -202,13 +232,18 @@ def on_start(store: Store, app: Record, now: float, timings: Timings) -> None:
         "replicas": replicas,
         "downloadSeconds": download_seconds,
         "runningAt": running,
-        "servingAt": None if running is None else running + download_seconds,
+        "servingAt": serving,
     })
 
 
+def _full_starts(app: Record) -> list[Record]:
+    return [s for s in app.get("cacheStarts") or [] if s.get("kind", START) == START]
+
+
 def serving_after(app: Record) -> float | None:
-    """When the latest start's vLLM serves (its Hub download done); None: no download modelled."""
-    starts = app.get("cacheStarts") or []
+    """When the latest start's vLLM serves (its Hub download done); None: no download modelled.
+    Replicas a scaling or rolling update adds do not gate: the others serve meanwhile."""
+    starts = _full_starts(app)
     return starts[-1]["servingAt"] if starts else None
 
 
@@ -219,7 +254,7 @@ def downloading(app: Record, now: float) -> bool:
 
 def hub_bytes_on_volume(app: Record, now: float) -> float:
     """Model bytes in the app's /hub at `now`: what was pulled plus what was downloaded by then."""
-    starts = app.get("cacheStarts") or []
+    starts = _full_starts(app)
     if not starts:
         return 0.0
     last = starts[-1]

@@ -42,8 +42,10 @@ from components.resources.progress import Progress, log
 from components.resources.provider_base import ApiProvider
 from components.resources.readiness import (
     DEFAULT_POLICY,
+    Deadline,
     WaitOutcome,
     WaitPolicy,
+    choose_deadline,
     wait_until_ready,
 )
 from components.resources.spec_diff import (
@@ -171,9 +173,31 @@ def probe_token(client: OvhAiClient, creds: Credentials, app: App) -> Iterator[s
             log(app.spec.name or app.id, f"could not delete probe token {minted.id}: {error}")
 
 
-def deadline_of(props: Mapping[str, Any], started: float) -> float:
+def deployment_apps(client: OvhAiClient, props: Mapping[str, Any], app: App) -> list[App]:
+    """The apps of this deployment (its label), the starting one first: the evidence of a push."""
+    others = client.list_apps(label_selector=f"{DEPLOYMENT_LABEL}={props['deploymentKey']}")
+    return [app, *(a for a in others if a.id != app.id and a.state not in ("DELETING", "DELETED"))]
+
+
+def deadline_for(client: OvhAiClient, props: Mapping[str, Any], app: App) -> Deadline:
+    """Which readiness deadline this start runs under (readiness.choose_deadline says how). The
+    apps are read only when a bucket deadline is declared: one list request per wait."""
     readiness = props.get("readiness") or {}
-    return started + float(readiness.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS))
+    if not isinstance(readiness.get("fromBucket"), Mapping):
+        return choose_deadline(readiness, {}, [])
+    apps = deployment_apps(client, props, app)
+    return choose_deadline(readiness, wire_spec(props),
+                           [(a.id, a.spec.to_wire(), a.status.data_sync or []) for a in apps])
+
+
+def deadline_words(props: Mapping[str, Any], deadline: Deadline | None) -> str:
+    """The deadline a timeout names: the input that set it, and for a bucket start why it applied."""
+    if deadline is not None and deadline.source == "bucket":
+        return (f"readiness.fromBucket.timeoutSeconds={deadline.seconds:g} (the bucket deadline: "
+                f"{deadline.reason}; an emptied prefix downloads from the Hub again: raise it to "
+                "readiness.timeoutSeconds, or push the prefix again)")
+    timeout = (props.get("readiness") or {}).get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+    return f"readiness.timeoutSeconds={timeout}"
 
 
 def hint(error: ApiError) -> str:
@@ -375,16 +399,21 @@ class AiAppProvider(ApiProvider):
         started: float,
     ) -> WaitOutcome:
         readiness = props.get("readiness") or {}
+        deadline = deadline_for(client, props, app)
+        if isinstance(readiness.get("fromBucket"), Mapping):
+            progress.say(deadline.describe())
         with probe_token(client, creds, app) as token:
-            return wait_until_ready(
+            outcome = wait_until_ready(
                 client,
                 app,
                 token=token,
                 path=str(readiness.get("path", "/")),
-                deadline=deadline_of(props, started),
+                deadline=started + deadline.seconds,
                 progress=progress,
                 policy=self.policy,
             )
+        outcome.deadline = deadline
+        return outcome
 
     def _give_up(
         self,
@@ -403,8 +432,7 @@ class AiAppProvider(ApiProvider):
         except ApiError as error:
             tail = [f"(logs unavailable: {error})"]
         if outcome.kind == "timeout":
-            timeout = (props.get("readiness") or {}).get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
-            what = f"was not ready within readiness.timeoutSeconds={timeout} ({outcome.detail})"
+            what = f"was not ready within {deadline_words(props, outcome.deadline)} ({outcome.detail})"
         else:
             what = f"ended {app.state}"
         fate = "kept for inspection (keepFailedApps)"
@@ -562,7 +590,10 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
 
     spec: pulumi.Output[dict[str, Any]]  # the input AppSpec (camelCase); a refresh lays the live one over it
     secretEnv: pulumi.Output[dict[str, str]]  # name -> fingerprint of the value (secret), never the value
-    readiness: pulumi.Output[dict[str, Any]]  # {path, timeoutSeconds}: what "ready" meant for the wait
+    # {path, timeoutSeconds[, fromBucket {timeoutSeconds, mountPath, model}]}: what "ready" meant
+    # for the wait; fromBucket's deadline applies to a start whose cache prefix an app of this
+    # deployment pushed (readiness.choose_deadline), the Hub's timeoutSeconds to any other
+    readiness: pulumi.Output[dict[str, Any]]
     deploymentKey: pulumi.Output[str]  # the label value that finds (and adopts) this app
     gpuQuota: pulumi.Output[int]  # the project's GPU quota the replacement order was planned against
     keepFailedApps: pulumi.Output[bool]  # whether an app that failed to start is kept for its logs

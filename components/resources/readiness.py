@@ -16,9 +16,9 @@ wait, the next early look comes `CONFIRM_PAUSE` later at the soonest. The bench
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -27,8 +27,10 @@ from components.ovhai.models import App
 from components.ovhai.waiting import Backoff, Observed, OnChange, Watch, poll
 from components.platform import STOP_STATES
 from components.resources.progress import Progress
+from components.resources.validation import DEFAULT_TIMEOUT_SECONDS
 
 CONFIRM_PAUSE = 1.0
+DEFAULT_CACHE_MOUNT = "/hub"
 
 Prober = Callable[[str], tuple[bool, str]]
 
@@ -57,6 +59,7 @@ class WaitOutcome:
     kind: Literal["ready", "stopped", "timeout"]
     app: App
     detail: str = ""
+    deadline: Deadline | None = None  # the one the wait ran under (set by the provider)
 
 
 def probe(http: httpx.Client, url: str) -> tuple[bool, str]:
@@ -145,3 +148,85 @@ def wait_until_ready(
     assert observed.value is not None
     kind: Literal["ready", "stopped"] = "stopped" if observed.state in STOP_STATES else "ready"
     return WaitOutcome(kind, observed.value)
+
+
+# --------------------------------------------------------------------- which deadline applies
+#
+# A start whose /hub comes from a bucket prefix that already holds the model pulls it in-region
+# (minutes less than a Hub download): its deadline is `readiness.fromBucket.timeoutSeconds`.
+# Everything else keeps `readiness.timeoutSeconds`, the Hub one. The evidence is read from the
+# platform at wait time, never assumed: an app of the same deployment (the one starting, or the
+# one a replacement is about to delete) mounts the same dataStore source at the cache's mount
+# path, serves the same model, and lists a push of its volumes DONE in `status.dataSync` (the
+# AiCachePush, components/resources/datasync.py). A fresh prefix, a push that failed or never
+# ran, another prefix or another model: no evidence, the Hub deadline.
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The deadline a wait runs under: seconds from the start, where the weights come from, why."""
+
+    seconds: float
+    source: Literal["hub", "bucket"]
+    reason: str
+
+    def describe(self) -> str:
+        kind = "a start from the bucket" if self.source == "bucket" else "a start from the Hugging Face Hub"
+        return f"readiness deadline {self.seconds:.0f} s ({kind}: {self.reason})"
+
+
+def datastore_source(spec: Mapping[str, Any], mount_path: str) -> tuple[str, str, str] | None:
+    """(alias, container, prefix) of the dataStore volume mounted at `mount_path`, else None."""
+    want = mount_path.rstrip("/") or "/"
+    for volume in spec.get("volumes") or []:
+        if not isinstance(volume, Mapping) or str(volume.get("mountPath", "")).rstrip("/") != want:
+            continue
+        source = (volume.get("volumeSource") or {}).get("dataStore") or volume.get("dataStore")
+        if isinstance(source, Mapping):
+            return (str(source.get("alias") or ""), str(source.get("container") or ""),
+                    str(source.get("prefix") or "").strip("/"))
+    return None
+
+
+def _pushed(data_sync: Iterable[Mapping[str, Any]]) -> str | None:
+    """The id of a push of every volume (or of an unnamed one) that ended DONE, else None."""
+    for sync in data_sync:
+        spec, status = sync.get("spec") or {}, sync.get("status") or {}
+        if spec.get("direction") == "push" and status.get("state") == "DONE":
+            return str(sync.get("id") or "?")
+    return None
+
+
+def _serves(spec: Mapping[str, Any], model: str) -> bool:
+    """Whether the app's command (vLLM's argv) names `model`; any app when no model is given."""
+    if not model:
+        return True
+    return any(model in str(arg) for arg in spec.get("command") or [])
+
+
+def choose_deadline(
+    readiness: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    apps: Iterable[tuple[str, Mapping[str, Any], Iterable[Mapping[str, Any]]]],
+) -> Deadline:
+    """The deadline of a start of `spec` (the wire AppSpec) from `readiness` (validated inputs) and
+    the deployment's apps as `(id, spec, status.dataSync)`. Pure: the provider reads the apps."""
+    hub = float(readiness.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS))
+    bucket = readiness.get("fromBucket")
+    if not isinstance(bucket, Mapping):
+        return Deadline(hub, "hub", "no cache volume declared")
+    mount = str(bucket.get("mountPath") or DEFAULT_CACHE_MOUNT)
+    source = datastore_source(spec, mount)
+    if source is None:
+        return Deadline(hub, "hub", f"{mount} is not a volume from a datastore")
+    model = str(bucket.get("model") or "")
+    for app_id, other_spec, data_sync in apps:
+        if datastore_source(other_spec, mount) != source or not _serves(other_spec, model):
+            continue
+        sync_id = _pushed(data_sync)
+        if sync_id is not None:
+            seconds = min(float(bucket["timeoutSeconds"]), hub)
+            return Deadline(seconds, "bucket", f"app {app_id} pushed {source[1]}/{source[2]} "
+                            f"(data sync {sync_id} DONE)")
+    return Deadline(hub, "hub", f"no push of {source[1]}/{source[2]} is DONE yet (a fresh prefix, "
+                    "or its push failed)")

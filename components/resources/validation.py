@@ -169,11 +169,44 @@ def _check_readiness(inputs: dict[str, Any], spec: Mapping[str, Any]) -> list[Fa
         failures.append(
             ("readiness.timeoutSeconds", "must be a number of seconds > 0 (model download included)")
         )
-    unknown = set(readiness) - {"path", "timeoutSeconds"}
+    unknown = set(readiness) - {"path", "timeoutSeconds", "fromBucket"}
     if unknown:
         failures.append(
-            ("readiness", f"unknown field(s): {', '.join(sorted(unknown))} (known: path, timeoutSeconds)")
+            ("readiness", f"unknown field(s): {', '.join(sorted(unknown))} "
+             "(known: path, timeoutSeconds, fromBucket)")
         )
+    if readiness.get("fromBucket") is not None:
+        failures += _check_from_bucket(readiness["fromBucket"], timeout)
+    return failures
+
+
+def _check_from_bucket(bucket: Any, hub_timeout: Any) -> list[Failure]:
+    """`readiness.fromBucket {timeoutSeconds, mountPath?, model?}`: the deadline of a start whose
+    cache volume's prefix was pushed (components/resources/readiness.py `choose_deadline`)."""
+    if is_unknown(bucket):
+        return []
+    if not isinstance(bucket, Mapping):
+        return [("readiness.fromBucket", "must be an object {timeoutSeconds, mountPath, model}")]
+    failures: list[Failure] = []
+    timeout = bucket.get("timeoutSeconds")
+    mount, model = bucket.get("mountPath", "/hub"), bucket.get("model", "")
+    if not is_unknown(timeout):
+        if not _is_number(timeout) or float(timeout or 0) <= 0:
+            failures.append(("readiness.fromBucket.timeoutSeconds", "must be a number of seconds > 0 "
+                             "(a start that pulls the weights from the bucket)"))
+        elif _is_number(hub_timeout) and timeout > hub_timeout:
+            failures.append(("readiness.fromBucket.timeoutSeconds", f"{timeout} s is longer than "
+                             f"readiness.timeoutSeconds={hub_timeout} (a start from the Hub): a pull from "
+                             "the bucket is the shorter start"))
+    if not is_unknown(mount) and not (isinstance(mount, str) and mount.startswith("/")):
+        failures.append(("readiness.fromBucket.mountPath",
+                         "must be the cache volume's mount path (e.g. /hub)"))
+    if not is_unknown(model) and not isinstance(model, str):
+        failures.append(("readiness.fromBucket.model", "must be the served model's id (a string)"))
+    unknown = set(bucket) - {"timeoutSeconds", "mountPath", "model"}
+    if unknown:
+        failures.append(("readiness.fromBucket", f"unknown field(s): {', '.join(sorted(unknown))} "
+                         "(known: timeoutSeconds, mountPath, model)"))
     return failures
 
 

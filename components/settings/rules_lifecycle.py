@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from components import catalog, vllm
+import math
+
+from components import cache, catalog, vllm
 from components.settings.environments import EnvironmentDefaults
 from components.settings.keys import StackConfig, bounds
 from components.settings.rules_base import Findings
@@ -29,6 +31,21 @@ def readiness(
               f"{model.hf_id} may need to download and load", value=str(deadline))
         return None
     return explicit
+
+
+# A start from the bucket: the estimate (components/cache.py: pull + load) times this margin, since
+# the bucket's bandwidth is an estimate, rounded up to the minute and never under the floor (the
+# image pull and the platform's phases alone take minutes on a cold node).
+BUCKET_DEADLINE_MARGIN = 1.5
+BUCKET_DEADLINE_FLOOR_SECONDS = 600
+
+
+def bucket_readiness(model: catalog.ModelSpec, hub_deadline: int) -> int:
+    """The deadline of a start that pulls the weights from the cache bucket: never longer than the
+    Hub deadline (`readiness` above), which still covers every start without a pushed prefix."""
+    estimate = cache.estimate_starts(model).later_start * BUCKET_DEADLINE_MARGIN
+    seconds = max(BUCKET_DEADLINE_FLOOR_SECONDS, math.ceil(estimate / 60.0) * 60)
+    return min(hub_deadline, seconds)
 
 
 def keep_failed(cfg: StackConfig, defaults: EnvironmentDefaults, p: Findings) -> bool:
