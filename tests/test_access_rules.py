@@ -347,3 +347,12 @@ def test_current_credential_with_an_oauth2_bearer_is_refused(emu: RunningEmulato
         door.current_credential({"authorization": f"Bearer {token}"}, "GET", url, "")
     unsigned = httpx.get(emu.base_url + "/1.0/auth/currentCredential")
     assert unsigned.status_code == 403 and unsigned.json()["errorCode"] == "INVALID_KEY"
+
+
+def test_the_app_provider_adds_no_generic_hint_to_a_not_granted_call() -> None:
+    from components.ovhai import Forbidden, NotGrantedCall
+    from components.resources.app import hint
+
+    refused = NotGrantedCall("POST", "/cloud/project/p/ai/app", 403, "This call has not been granted")
+    assert hint(refused) == "" and "/cloud/project/" in str(refused)
+    assert "operator token" in hint(Forbidden("POST", "/v1/app", 403, "forbidden"))

@@ -28,6 +28,7 @@ from components.ovhai import (
     ApiError,
     Conflict,
     NotFound,
+    NotGrantedCall,
     OvhAiClient,
     PaymentRequired,
     ServerError,
@@ -211,6 +212,8 @@ def hint(error: ApiError) -> str:
             " (the API token is wrong, revoked, or of another region: check ovhai:token and ovhai:endpoint;"
             " on the public API: the ovh:* credentials and ovh:endpoint)"
         )
+    if isinstance(error, NotGrantedCall):
+        return ""  # its message already names the refused call and the rules the product needs
     if error.status == 403:
         return (
             " (the API token's role or label selector does not allow this: use an operator token;"
