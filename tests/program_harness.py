@@ -8,6 +8,7 @@ label the provider sets from `deploymentKey`; an AiToken gets an id and a value.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import runpy
@@ -170,5 +171,11 @@ def run_program(
 
         return pulumi.Output.from_input(collect())
 
-    body()
+    try:
+        body()
+    finally:
+        # A failed run leaves futures whose exception nobody read; finalised later inside a
+        # compile() (pytest importing a module), CPython 3.11 can fail the session with
+        # "SystemError: AST constructor recursion depth mismatch". Finalise them here.
+        gc.collect()
     return ProgramRun(mocks, namespace, values, secret, logs)
