@@ -210,6 +210,11 @@ def test_the_provider_deploys_with_the_project_as_an_input_only(
     token_id, token_outs = proc.create("consumer", inputs)
     seen.append(token_outs)
     assert token_outs["value"] and token_outs["serviceName"] == SERVICE
+    # A rotation renews the token in place, in the project of the new inputs.
+    rotated, _ = proc.check("consumer", with_provider({**props, "rotation": "2"}, token_blob))
+    renewed = proc.update("consumer", token_id, token_outs, rotated)
+    assert renewed["value"] != token_outs["value"] and renewed["serviceName"] == SERVICE
+    token_outs = renewed
 
     key = "k" + uuid.uuid4().hex[:10]
     app_props = {
