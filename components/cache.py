@@ -137,11 +137,13 @@ class CacheSource:
 
 def resolve_source(
     outputs: Mapping[str, Any], *, stack: str, app_region: str | None, model_prefix: str,
-    service_name: str | None = None,
+    service_name: str | None = None, project_needed: bool = False,
 ) -> CacheSource:
     """The cache of a model stack from the platform stack's outputs; `CacheError` naming
     `cacheStack` when an output is missing or the bucket is in another region than the app, and
-    naming `serviceName` when the stack's own project (`service_name`) is not the platform's."""
+    naming `serviceName` when the stack's own project (`service_name`) is not the platform's, or
+    when the stack needs the platform's project (`project_needed`: the public door, no project of
+    its own) and the platform stack does not export one."""
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if missing:
         raise CacheError(
@@ -166,6 +168,13 @@ def resolve_source(
             "an app mounts only buckets of its own project; use the platform's project (or remove "
             f"the key: `pulumi config rm {SERVICE_NAME_KEY}`, the platform's is then used)",
             fix_value=platform_project,
+        )
+    if project_needed and not own and not platform_project:
+        raise CacheError(
+            SERVICE_NAME_KEY,
+            f"is not set, and the platform stack {stack} exports no {SERVICE_NAME_OUTPUT} (deployed "
+            "before it did: `pulumi up` it again in platform/): the OVHcloud public API door needs "
+            f"the project: `pulumi config set {SERVICE_NAME_KEY} <public cloud project id>`",
         )
     root = str(outputs["cachePrefix"]).strip("/")
     return CacheSource(

@@ -17,7 +17,7 @@ import pulumi
 import yaml
 
 from components import cache, sizing, vllm
-from components.resources import AiApp, AiToken
+from components.resources import AiApp, AiToken, credentials
 from components.resources.datasync import AiCachePush
 from components.settings import Settings, SettingsError
 from components.settings.problems import Problems
@@ -147,6 +147,25 @@ def app_region() -> str | None:
     return cache.region_of_endpoint(config.get("endpoint") or os.environ.get("OVHAI_ENDPOINT"))
 
 
+def platform_project_needed() -> bool:
+    """The public door (`ovh:*` credentials) with no project of the stack's own
+    (`vllm-ai-deploy:serviceName` / OVH_CLOUD_PROJECT_SERVICE): the platform stack's is used."""
+    def get(key: str) -> Any:
+        namespace, _, name = key.partition(":")
+        return pulumi.Config(namespace).get(name)
+
+    door_keys = (credentials.SERVICE_NAME_KEY, credentials.TOKEN_KEY, *credentials.PUBLIC_KEYS)
+    return credentials.needs_project({key: get(key) for key in door_keys})
+
+
+def platform_project(source: pulumi.Output[cache.CacheSource] | None) -> pulumi.Output[str] | None:
+    """The `serviceName` input of the resources: the platform's project, only for a cache stack on
+    the public door without its own (None otherwise, so that existing stacks see no diff)."""
+    if source is None or not platform_project_needed():
+        return None
+    return source.apply(lambda src: src.service_name or "")
+
+
 def cache_source(settings: Settings, ref: pulumi.StackReference) -> pulumi.Output[cache.CacheSource]:
     """The platform stack's outputs, checked: a RunError naming `cacheStack` when the stack cannot
     be read, lacks an output, or keeps its bucket in another region than the app."""
@@ -162,7 +181,8 @@ def cache_source(settings: Settings, ref: pulumi.StackReference) -> pulumi.Outpu
                                  "name") from None
         try:
             return cache.resolve_source(outputs or {}, stack=stack, app_region=region, model_prefix=prefix,
-                                        service_name=pulumi.Config(settings.project).get("serviceName"))
+                                        service_name=pulumi.Config(settings.project).get("serviceName"),
+                                        project_needed=platform_project_needed())
         except cache.CacheError as error:
             raise _cache_failure(settings, error.key, str(error), value=error.fix_value or stack) from None
 
@@ -184,6 +204,7 @@ def push_weights(name: str, settings: Settings, app: AiApp,
         app_id=app.appId,
         prefix=source.apply(lambda src: src.volume_source),
         timeout_seconds=float(max(600, math.ceil(estimate.push_seconds * 3))),
+        service_name=platform_project(source),
         opts=pulumi.ResourceOptions(parent=app, depends_on=[app]),
     )
 
@@ -248,6 +269,8 @@ class VllmDeployment(pulumi.ComponentResource):
             # (a bad cacheStack fails the preview before any resource reaches the engine).
             child = pulumi.ResourceOptions(parent=self, depends_on=self.cache_source.apply(lambda _: [ref]))
 
+        # The platform's project, for a cache stack on the public door that names none of its own.
+        project = platform_project(self.cache_source)
         self.app = AiApp(
             f"{name}-app",
             spec=self.spec,
@@ -257,6 +280,7 @@ class VllmDeployment(pulumi.ComponentResource):
             gpu_quota=settings.gpu_quota,
             keep_failed_apps=settings.keep_failed_apps,
             adopt_app_id=settings.adopt_app_id or None,
+            service_name=project,
             opts=child,
         )
         # The token opens exactly the apps labelled like this one (see the module docstring).
@@ -266,6 +290,7 @@ class VllmDeployment(pulumi.ComponentResource):
             role=settings.token_role,
             label_selector=settings.label_selector,
             rotation=settings.token_rotation or None,
+            service_name=project,
             opts=child,
         )
         self.cache_push: AiCachePush | None = None
@@ -279,6 +304,7 @@ class VllmDeployment(pulumi.ComponentResource):
                 role="operator",
                 label_selector=settings.label_selector,
                 rotation=settings.token_rotation or None,
+                service_name=project,
                 opts=child,
             )
 

@@ -257,7 +257,7 @@ class AiAppProvider(ApiProvider):
     # -- create -----------------------------------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
         started = time.monotonic()
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         progress = Progress(app_name(props))
         secrets = secret_values(props, creds)
         app: App | None = None
@@ -454,7 +454,7 @@ class AiAppProvider(ApiProvider):
 
     # -- read -------------------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         try:
             with self.client(creds, app_name(props)) as client:
                 try:
@@ -470,7 +470,7 @@ class AiAppProvider(ApiProvider):
     # -- update -----------------------------------------------------------------------------
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         started = time.monotonic()
-        creds = self.credentials()
+        creds = self.credentials(news.get("serviceName"))
         progress = Progress(app_name(news))
         secrets = secret_values(news, creds)
         changes = diff_app(olds, news)
@@ -552,7 +552,7 @@ class AiAppProvider(ApiProvider):
 
     # -- delete -----------------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         progress = Progress(app_name(props))
         try:
             with self.client(creds, progress.name) as client:
@@ -586,8 +586,9 @@ class AiAppProvider(ApiProvider):
 class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
     """An AI Deploy app. Outputs: the inputs (secret values fingerprinted) and the app's status.
 
-    Changing `deploymentKey`, `spec.grpcPort`, `spec.name`, `spec.partnerId`, `spec.region`,
-    `spec.unsecureHttp` or `spec.volumes` replaces the app; any other change updates it in place.
+    Changing `deploymentKey`, `serviceName`, `spec.grpcPort`, `spec.name`, `spec.partnerId`,
+    `spec.region`, `spec.unsecureHttp` or `spec.volumes` replaces the app; any other change updates it
+    in place.
     (Rendered from field_policy.py; tests/test_field_policy.py keeps this text equal to it.)
     """
 
@@ -601,6 +602,8 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
     gpuQuota: pulumi.Output[int]  # the project's GPU quota the replacement order was planned against
     keepFailedApps: pulumi.Output[bool]  # whether an app that failed to start is kept for its logs
     adoptAppId: pulumi.Output[str]  # the app made outside Pulumi that the create took over, if any
+    # the public door's project when the stack names none (the platform stack's `serviceName`)
+    serviceName: pulumi.Output[str]
     fingerprintKey: pulumi.Output[str]  # the secret key of the secretEnv fingerprints
     appId: pulumi.Output[str]  # the AI Deploy app id
     url: pulumi.Output[str]  # the app's own URL (the OpenAI-compatible server behind the platform token)
@@ -621,6 +624,7 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
         gpu_quota: pulumi.Input[int] | None = None,
         keep_failed_apps: pulumi.Input[bool] | None = None,
         adopt_app_id: pulumi.Input[str] | None = None,
+        service_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -635,6 +639,8 @@ class AiApp(pulumi.dynamic.Resource, module="ovhai", name="AiApp"):
             "fingerprintKey": None,
             **dict.fromkeys(STATUS_KEYS),
         }
+        if service_name is not None:  # absent otherwise, so that existing stacks see no diff
+            props["serviceName"] = service_name
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["fingerprintKey"])
         super().__init__(
             AiAppProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret_opts)

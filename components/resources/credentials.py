@@ -165,12 +165,39 @@ def _env_name(key: str) -> str:
     return ENV_OF[key]
 
 
-def resolve(
+def needs_project(
     config: ConfigLike | Mapping[str, Any] | None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether the door the config (else the environment) picks is the public one and names no
+    project: a project handed in by the program (`resolve(service_name=...)`) would then be used."""
+    env = os.environ if environ is None else environ
+
+    def from_config(key: str) -> str | None:
+        return _text(config.get(key)) if config is not None else None
+
+    if from_config(SERVICE_NAME_KEY) or _text(env.get(_env_name(SERVICE_NAME_KEY))):
+        return False
+    door_keys = (TOKEN_KEY, *PUBLIC_KEYS)
+    if any(from_config(k) for k in door_keys):
+        return any(from_config(k) for k in PUBLIC_KEYS)
+    return any(_text(env.get(_env_name(k))) for k in PUBLIC_KEYS)
+
+
+def resolve(
+    config: ConfigLike | Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    service_name: str | None = None,
 ) -> Credentials:
     """Credentials from the stack config, falling back to the environment; MissingCredentials if
-    absent, incomplete or ambiguous."""
+    absent, incomplete or ambiguous.
+
+    `service_name` is a project handed in by the program (the platform stack's `serviceName`
+    output, for a model stack with `cacheStack`): it fills SERVICE_NAME_KEY only when neither the
+    config nor the environment names one. An explicit key always wins (a key that differs from the
+    platform's is already a preview error, components/cache.py)."""
     env = os.environ if environ is None else environ
+    given = _text(service_name)
 
     def from_config(key: str) -> str | None:
         return _text(config.get(key)) if config is not None else None
@@ -184,6 +211,8 @@ def resolve(
         value = from_config(key)
         if value is None and not (in_config and key in door_keys):
             value = _text(env.get(_env_name(key)))
+        if value is None and key == SERVICE_NAME_KEY:
+            value = given
         return value
 
     source = "stack config" if in_config else "environment"

@@ -33,6 +33,7 @@ from components.resources.fingerprint import redact
 from components.resources.progress import log
 from components.resources.provider_base import ApiProvider
 from components.resources.spec_diff import contains_unknown
+from components.resources.validation import check_service_name
 
 PROVIDER_KEY = "__provider"
 DONE_STATES = frozenset({"DONE"})
@@ -91,16 +92,17 @@ class AiCachePushProvider(ApiProvider):
             pass
         elif isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             failures.append(CheckFailure("timeoutSeconds", "must be a number of seconds > 0"))
+        failures += [CheckFailure(path, reason) for path, reason in check_service_name(inputs)]
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in ("appId", "prefix")
+        replaces = [k for k in ("appId", "prefix", "serviceName")
                     if contains_unknown(news.get(k)) or olds.get(k) != news.get(k)]
         changed = bool(replaces) or olds.get("timeoutSeconds") != news.get("timeoutSeconds")
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         app_id = str(props["appId"])
         name = f"cache push {props.get('prefix', app_id)}"
         timeout = float(props.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS))
@@ -148,6 +150,7 @@ class AiCachePush(pulumi.dynamic.Resource, module="ovhai", name="AiCachePush"):
         app_id: pulumi.Input[str],
         prefix: pulumi.Input[str],
         timeout_seconds: pulumi.Input[float] = DEFAULT_TIMEOUT_SECONDS,
+        service_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -158,4 +161,6 @@ class AiCachePush(pulumi.dynamic.Resource, module="ovhai", name="AiCachePush"):
             "state": None,
             "seconds": None,
         }
+        if service_name is not None:  # the public door's project when the stack names none
+            props["serviceName"] = service_name
         super().__init__(AiCachePushProvider(), resource_name, props, opts)

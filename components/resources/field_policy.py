@@ -82,6 +82,10 @@ SPEC_POLICY: Mapping[str, FieldPolicy] = MappingProxyType(
 INPUT_POLICY: Mapping[str, FieldPolicy] = MappingProxyType(
     {
         "deploymentKey": FieldPolicy("replace", "apps are found and adopted by it: another key, another app"),
+        "serviceName": FieldPolicy(
+            "replace", "the public door's project (given when the stack names none): another project, "
+            "another app"
+        ),
         "secretEnv": _put("envVars", reason="merged into envVars; compared by fingerprint"),
         # Steer the provider only: no API call when they change.
         "readiness": FieldPolicy("provider"),

@@ -8,13 +8,14 @@ operation opens its own client (the process runs up to four operations at once, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
 from components.ovhai import OvhAiClient
 from components.ovhai.ovh_auth import OvhOAuth2Auth, OvhSignatureAuth, api_base_url, oauth2_token_url
-from components.resources.credentials import Credentials, MissingCredentials, resolve
+from components.resources.credentials import SERVICE_NAME_KEY, Credentials, MissingCredentials, resolve
 from components.resources.progress import log
 
 # A regional API that keeps failing for two minutes is down: say so rather than wait on.
@@ -34,21 +35,38 @@ class ApiProvider(ResourceProvider):
         self.__dict__.update(state)
 
     def configure(self, req: ConfigureRequest) -> None:
+        # The raw config stays in this process's memory only (never pickled: __getstate__), so that
+        # a resource's own project (its `serviceName` input) can be laid under it later.
+        self._config: Any = req.config
         try:
             self._credentials: Credentials | None = resolve(req.config)
             self._missing: str | None = None
+            self._missing_project = False
         except MissingCredentials as error:
             self._credentials, self._missing = None, str(error)
+            self._missing_project = bool(error.issues) and all(
+                key == SERVICE_NAME_KEY for key, _reason, _fix in error.issues
+            )
 
-    def credentials(self) -> Credentials:
-        """The configured credentials; MissingCredentials naming both ways to set them."""
+    def credentials(self, service_name: str | None = None) -> Credentials:
+        """The configured credentials; MissingCredentials naming both ways to set them.
+
+        `service_name` is the resource's `serviceName` input (the platform stack's project): used
+        when the configured credentials name no project, or failed only for the missing project.
+        The stack's own `vllm-ai-deploy:serviceName` always wins (credentials.resolve)."""
+        project = service_name if isinstance(service_name, str) and service_name.strip() else None
         creds: Credentials | None = getattr(self, "_credentials", None)
         if creds is not None:
+            if project and creds.door == "public" and not creds.service_name:
+                return replace(creds, service_name=project.strip())
             return creds
         missing: str | None = getattr(self, "_missing", None)
         if missing is not None:
+            if project and getattr(self, "_missing_project", False):
+                return resolve(getattr(self, "_config", None), service_name=project)
             raise MissingCredentials(missing)
-        return resolve(None)  # never configured (a plain script): the environment alone
+        # never configured (a plain script): the environment alone
+        return resolve(None, service_name=project)
 
     def client(self, creds: Credentials, resource_name: str) -> OvhAiClient:
         """A client for one operation; its retry messages carry the resource's name."""

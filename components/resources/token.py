@@ -39,7 +39,7 @@ from components.resources.spec_diff import contains_unknown, same
 from components.resources.validation import check_token
 
 PROVIDER_KEY = "__provider"
-REPLACE_KEYS = ("name", "role", "labelSelector")
+REPLACE_KEYS = ("name", "role", "labelSelector", "serviceName")  # serviceName: another project
 # Attempts of a POST (create or renew) whose answers may be lost; each is looked after first.
 POST_ATTEMPTS = 4
 
@@ -120,7 +120,7 @@ class AiTokenProvider(ApiProvider):
         return DiffResult(changes=bool(replaces) or rotate, replaces=replaces)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         name = str(props["name"])
         role = TokenRole(props.get("role", "read"))
         selector = props.get("labelSelector")
@@ -160,7 +160,7 @@ class AiTokenProvider(ApiProvider):
         raise last
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         try:
             with self.client(creds, str(props.get("name", id_))) as client:
                 token = client.get_token(id_)
@@ -179,7 +179,7 @@ class AiTokenProvider(ApiProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only `rotation` updates in place (the rest replaces): a change renews the value.
-        creds = self.credentials()
+        creds = self.credentials(news.get("serviceName"))
         name = str(news.get("name", id_))
         if same(olds.get("rotation"), news.get("rotation")):
             token_id = olds.get("tokenId", id_)
@@ -201,7 +201,7 @@ class AiTokenProvider(ApiProvider):
         return retry_unanswered(lambda: client.renew_token(token_id), name)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        creds = self.credentials()
+        creds = self.credentials(props.get("serviceName"))
         try:
             with self.client(creds, str(props.get("name", id_))) as client:
                 client.delete_token(id_)
@@ -246,6 +246,7 @@ class AiToken(pulumi.dynamic.Resource, module="ovhai", name="AiToken"):
         label_selector: pulumi.Input[str] | None = None,
         rotation: pulumi.Input[str] | None = None,
         token_key: pulumi.Input[str] | None = None,
+        service_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -258,6 +259,8 @@ class AiToken(pulumi.dynamic.Resource, module="ovhai", name="AiToken"):
             "version": None,
             "value": None,
         }
+        if service_name is not None:  # the public door's project when the stack names none
+            props["serviceName"] = service_name
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["value"])
         super().__init__(
             AiTokenProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret_opts)

@@ -111,10 +111,19 @@ def check_app(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
     adopt = inputs.get("adoptAppId")
     if adopt is not None and not is_unknown(adopt) and (not isinstance(adopt, str) or not adopt.strip()):
         failures.append(("adoptAppId", "must be the id of an existing app (a UUID), or left out"))
+    failures += check_service_name(inputs)
     keep = inputs.setdefault("keepFailedApps", False)
     if not is_unknown(keep) and not isinstance(keep, bool):
         failures.append(("keepFailedApps", "must be true or false"))
     return inputs, failures
+
+
+def check_service_name(inputs: Mapping[str, Any]) -> list[Failure]:
+    """`serviceName`, the public door's project handed in by the program (optional)."""
+    value = inputs.get("serviceName")
+    if value is None or is_unknown(value) or (isinstance(value, str) and value.strip()):
+        return []
+    return [("serviceName", "must be the public cloud project id (a string), or left out")]
 
 
 def _check_spec(spec: Mapping[str, Any]) -> list[Failure]:
@@ -237,6 +246,7 @@ def check_token(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
                 if not sep or not key.strip():
                     failures.append(("labelSelector", f"{selector!r} must look like k=v[,k2=v2]"))
                     break
+    failures += check_service_name(inputs)
     rotation = inputs.get("rotation")
     if rotation is not None and not is_unknown(rotation) and not isinstance(rotation, str | int | float):
         failures.append(("rotation", "must be a string or number; change it to renew the token"))

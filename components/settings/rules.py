@@ -58,7 +58,8 @@ def resolve(
     keep_failed = lifecycle.keep_failed(cfg, defaults, p)
     access.unsecure(cfg, env, defaults, p)
     access.provider_credentials(
-        provider_config, secret_keys, env, p, service_name=cfg.serviceName, environ=environ
+        provider_config, secret_keys, env, p, service_name=cfg.serviceName, environ=environ,
+        project_from_platform=bool(cfg.cacheStack.strip()),
     )
     vllm_args = gpu.vllm_args(cfg, p)
     gpu.release_args(cfg, p, release)

@@ -58,6 +58,9 @@ def unsecure(cfg: StackConfig, env: Environment | None, defaults: EnvironmentDef
         p.warn("unsecureHttp: anyone who knows the URL can use the model")
 
 
+PLATFORM_PROJECT = "<the platform stack's serviceName>"  # stands for the project read at deploy
+
+
 def provider_credentials(
     provider_config: Mapping[str, Any],
     secret_keys: Collection[str],
@@ -66,9 +69,14 @@ def provider_credentials(
     *,
     service_name: str = "",
     environ: Mapping[str, str] | None = None,
+    project_from_platform: bool = False,
 ) -> None:
     """Credentials in plain text, and the door the provider will take: both doors, half a public
-    door or the wrong door's keys are reported at preview, before any API call."""
+    door or the wrong door's keys are reported at preview, before any API call.
+
+    `project_from_platform` (the stack sets `cacheStack`): a missing `serviceName` is not reported,
+    the platform stack's output supplies it (components/cache.py fails the preview when the
+    platform does not export one)."""
     from components.resources import credentials as creds  # pure: no Pulumi, no HTTP
 
     for key in creds.SECRET_KEYS:
@@ -83,7 +91,7 @@ def provider_credentials(
     if not any(provider_config.get(k) for k in creds.PUBLIC_KEYS):
         return  # the regional door: its token may come from the environment at deploy time
     try:
-        creds.resolve(config, environ or {})
+        creds.resolve(config, environ or {}, service_name=PLATFORM_PROJECT if project_from_platform else None)
     except creds.MissingCredentials as error:
         for key, reason, fix in error.issues:
             p.add(key, reason, fix)
