@@ -103,3 +103,43 @@ def copy_project(source: Path, dest: Path, files: Iterable[str], state: Path, cl
         ),
         cli,
     )
+
+
+MAIN_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py")
+
+
+def main_stack(tmp_path: Path, cli: str, *, stack: str = "dev", files: Iterable[str] = MAIN_FILES,
+               state: Path | None = None, **env: str) -> PulumiProject:
+    """A copy of the main project with the repository's .venv linked and `stack` selected."""
+    proj = copy_project(REPO, tmp_path / "main", files, state or tmp_path / "state", cli, **env)
+    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
+    proj.run("stack", "select", "--create", stack)
+    return proj
+
+
+def use_public_door(proj: PulumiProject, base_url: str, *, application_key: str,
+                    application_secret: str, consumer_key: str, service_name: str | None = None,
+                    region: str = "gra") -> None:
+    """Point the stack at an emulator's public door (`/1.0`) with signed-request credentials,
+    instead of the regional door its stack file names."""
+    proj.run("config", "rm", "ovhai:endpoint")
+    proj.config_set("ovh:endpoint", base_url + "/1.0")
+    proj.config_set("ovh:applicationKey", application_key)
+    proj.config_set("ovh:applicationSecret", application_secret, secret=True)
+    proj.config_set("ovh:consumerKey", consumer_key, secret=True)
+    if service_name is not None:
+        proj.config_set("vllm-ai-deploy:serviceName", service_name)
+    proj.config_set("ovhai:region", region)
+
+
+def stand_in_platform(tmp_path: Path, state: Path, cli: str, program: str) -> PulumiProject:
+    """A `platform` project whose program only exports outputs (the pulumi-resource-ovh plugin
+    of the real platform/ cannot be obtained here), sharing the main project's backend."""
+    source = tmp_path / "platform"
+    source.mkdir()
+    (source / "Pulumi.yaml").write_text(
+        "name: platform\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: .venv\n")
+    (source / "__main__.py").write_text(program)
+    platform = copy_project(source, tmp_path / "platform-copy", ["Pulumi.yaml", "__main__.py"], state, cli)
+    (platform.cwd / ".venv").symlink_to(REPO / ".venv")
+    return platform

@@ -296,21 +296,12 @@ def test_the_real_cli_preview_of_the_main_project_names_the_missing_rights(
 ) -> None:
     """`pulumi preview` of the dev stack with a consumer key ruled on apps only: refused before any
     resource, naming the rules; with the product's rules the preview passes."""
-    from tests.pulumi_cli import REPO, copy_project, require_pulumi
+    from tests.pulumi_cli import main_stack, require_pulumi, use_public_door
 
     cli = require_pulumi()
-    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"),
-                        tmp_path / "state", cli, HF_TOKEN="hf_rules_test", OVHAI_TOKEN="",
-                        OVHAI_ENDPOINT="")  # fmt: skip
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", "dev")
-    proj.run("config", "rm", "ovhai:endpoint")
-    proj.config_set("ovh:endpoint", emu.base_url + "/1.0")
-    proj.config_set("ovh:applicationKey", AK)
-    proj.config_set("ovh:applicationSecret", AS, secret=True)
-    proj.config_set("ovh:consumerKey", APPS_RO_CK, secret=True)
-    proj.config_set("vllm-ai-deploy:serviceName", SERVICE)
-    proj.config_set("ovhai:region", "gra")
+    proj = main_stack(tmp_path, cli, HF_TOKEN="hf_rules_test", OVHAI_TOKEN="", OVHAI_ENDPOINT="")
+    use_public_door(proj, emu.base_url, application_key=AK, application_secret=AS,
+                    consumer_key=APPS_RO_CK, service_name=SERVICE)
     refused = proj.run("preview", ok=False)
     text = refused.stdout + refused.stderr
     assert refused.returncode != 0

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from emulator.runner import RunningEmulator, start_emulator
-from tests.pulumi_cli import REPO, PulumiProject, copy_project, require_pulumi
+from tests.pulumi_cli import PulumiProject, main_stack, require_pulumi, stand_in_platform
 
 ADMIN = "cache-cli-admin-token-93b1"
 PLATFORM = "organization/platform/gra"
@@ -64,18 +64,8 @@ def admin(emu: RunningEmulator, method: str, path: str, **kwargs: Any) -> Any:
 def projects(tmp_path: Path, emu: RunningEmulator) -> tuple[PulumiProject, PulumiProject]:
     cli = require_pulumi()
     state = tmp_path / "state"
-    platform_dir = tmp_path / "platform"
-    platform_dir.mkdir()
-    (platform_dir / "Pulumi.yaml").write_text(
-        "name: platform\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: .venv\n")
-    (platform_dir / "__main__.py").write_text(STAND_IN)
-    platform = copy_project(platform_dir, tmp_path / "platform-copy", ["Pulumi.yaml", "__main__.py"],
-                            state, cli)
-    (platform.cwd / ".venv").symlink_to(REPO / ".venv")
-    model = copy_project(REPO, tmp_path / "main", ["Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"], state,
-                         cli, OVHAI_TOKEN=ADMIN, HF_TOKEN="hf_cache_cli_placeholder")
-    (model.cwd / ".venv").symlink_to(REPO / ".venv")
-    model.run("stack", "select", "--create", "dev")
+    platform = stand_in_platform(tmp_path, state, cli, STAND_IN)
+    model = main_stack(tmp_path, cli, state=state, OVHAI_TOKEN=ADMIN, HF_TOKEN="hf_cache_cli_placeholder")
     model.config_set("ovhai:endpoint", emu.base_url)
     return platform, model
 

@@ -24,11 +24,18 @@ import pytest
 
 from components.ovhai import OvhAiClient
 from emulator.runner import RunningEmulator
-from tests.pulumi_cli import REPO, PulumiProject, clean_env, copy_project, require_pulumi
+from tests.pulumi_cli import (
+    MAIN_FILES,
+    REPO,
+    PulumiProject,
+    clean_env,
+    copy_project,
+    main_stack,
+    require_pulumi,
+)
 
 QUESTION = "Give me the name of OVHcloud's founder."
 HF_TOKEN = "hf_e2e_do_not_leak_0123456789"
-MAIN_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py")
 APP_TYPE = "pulumi-python:dynamic/ovhai:AiApp"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -42,10 +49,7 @@ def cli() -> str:
 @pytest.fixture
 def project(tmp_path: Path, fresh_emulator: RunningEmulator, cli: str) -> PulumiProject:
     """The main project's `dev` stack, pointed at a fresh emulator."""
-    proj = copy_project(REPO, tmp_path / "main", MAIN_FILES, tmp_path / "state", cli,
-                        OVHAI_TOKEN=fresh_emulator.admin_token, HF_TOKEN=HF_TOKEN)
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", "dev")
+    proj = main_stack(tmp_path, cli, OVHAI_TOKEN=fresh_emulator.admin_token, HF_TOKEN=HF_TOKEN)
     proj.config_set("ovhai:endpoint", fresh_emulator.base_url)
     return proj
 
@@ -284,10 +288,8 @@ def test_bad_config_fails_preview_before_any_api_call(tmp_path: Path, fresh_emul
                                                       cli: str, stack: str, settings: dict[str, str],
                                                       key: str) -> None:
     files = (*MAIN_FILES, f"Pulumi.{stack}.yaml") if stack != "dev" else MAIN_FILES
-    proj = copy_project(REPO, tmp_path / "main", files, tmp_path / "state", cli,
-                        OVHAI_TOKEN=fresh_emulator.admin_token, HF_TOKEN=HF_TOKEN)
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", stack)
+    proj = main_stack(tmp_path, cli, stack=stack, files=files, OVHAI_TOKEN=fresh_emulator.admin_token,
+                      HF_TOKEN=HF_TOKEN)
     proj.config_set("ovhai:endpoint", fresh_emulator.base_url)
     for name, value in settings.items():
         proj.config_set(name, value)

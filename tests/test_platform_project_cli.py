@@ -17,7 +17,7 @@ import pytest
 
 from components.ovhai import OvhAiClient
 from emulator.runner import RunningEmulator, start_emulator
-from tests.pulumi_cli import REPO, copy_project, require_pulumi
+from tests.pulumi_cli import main_stack, require_pulumi, stand_in_platform, use_public_door
 
 AK, AS, CK = "ppcli-ak", "ppcli-as-secret-4d2e", "ppcli-ck-secret-71a9"
 SERVICE = "ppc0123456789abcdef0123456789ab"
@@ -49,29 +49,14 @@ def emu() -> Iterator[RunningEmulator]:
 def test_up_without_a_service_name_takes_the_platforms(tmp_path: Path, emu: RunningEmulator) -> None:
     cli = require_pulumi()
     state = tmp_path / "state"
-    platform_dir = tmp_path / "platform"
-    platform_dir.mkdir()
-    (platform_dir / "Pulumi.yaml").write_text(
-        "name: platform\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: .venv\n")
-    (platform_dir / "__main__.py").write_text(STAND_IN)
-    platform = copy_project(platform_dir, tmp_path / "platform-copy", ["Pulumi.yaml", "__main__.py"],
-                            state, cli)  # fmt: skip
-    (platform.cwd / ".venv").symlink_to(REPO / ".venv")
+    platform = stand_in_platform(tmp_path, state, cli, STAND_IN)
     platform.run("stack", "init", "gra")
     platform.config_set("platform:region", "GRA")  # a stack with no config at all fails to start
     platform.run("up", "--yes", "--skip-preview")
 
-    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"), state,
-                        cli, HF_TOKEN="hf_ppcli_placeholder", OVHAI_TOKEN="", OVHAI_ENDPOINT="",
-                        OVH_CLOUD_PROJECT_SERVICE="")  # fmt: skip
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", "dev")
-    proj.run("config", "rm", "ovhai:endpoint")
-    proj.config_set("ovh:endpoint", emu.base_url + "/1.0")
-    proj.config_set("ovh:applicationKey", AK)
-    proj.config_set("ovh:applicationSecret", AS, secret=True)
-    proj.config_set("ovh:consumerKey", CK, secret=True)
-    proj.config_set("ovhai:region", "gra")
+    proj = main_stack(tmp_path, cli, state=state, HF_TOKEN="hf_ppcli_placeholder", OVHAI_TOKEN="",
+                      OVHAI_ENDPOINT="", OVH_CLOUD_PROJECT_SERVICE="")  # fmt: skip
+    use_public_door(proj, emu.base_url, application_key=AK, application_secret=AS, consumer_key=CK)
     proj.config_set("vllm-ai-deploy:cacheStack", PLATFORM)
     assert "serviceName" not in (proj.cwd / "Pulumi.dev.yaml").read_text(encoding="utf-8")
 

@@ -20,7 +20,7 @@ from components import price_catalog, pricing
 from emulator.flavors import FLAVORS as EMULATOR_FLAVORS
 from emulator.runner import RunningEmulator
 from tests.program_harness import REPO, run_program, stack_config
-from tests.pulumi_cli import PulumiProject, copy_project, require_pulumi
+from tests.pulumi_cli import PulumiProject, main_stack, require_pulumi
 
 PROJECT = "vllm-ai-deploy"
 T0 = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
@@ -184,11 +184,8 @@ def _cli_project(tmp_path: Path, emulator: RunningEmulator) -> PulumiProject:
     cli = require_pulumi()
     env = {"OVHAI_TOKEN": emulator.admin_token, "HF_TOKEN": "hf_pricing_cli_test",
            "VLLM_AI_DEPLOY_CACHE_DIR": str(tmp_path / "cache")}
-    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"),
-                        tmp_path / "state", cli, **env)
+    proj = main_stack(tmp_path, cli, **env)
     proj.env.pop("VLLM_AI_DEPLOY_PRICE_CATALOG", None)  # as a user runs it: the catalog is asked
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", "dev")
     proj.config_set("ovhai:endpoint", emulator.base_url)  # the catalog comes from the same address
     return proj
 

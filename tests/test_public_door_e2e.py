@@ -17,7 +17,7 @@ import pytest
 
 from components.ovhai import OvhAiClient
 from emulator.runner import RunningEmulator, start_emulator
-from tests.pulumi_cli import REPO, copy_project, require_pulumi
+from tests.pulumi_cli import main_stack, require_pulumi, use_public_door
 
 AK, AS, CK = "e2e-ak", "e2e-as-secret-6a1f", "e2e-ck-secret-93bd"
 SERVICE = "e2e0123456789abcdef0123456789ab"
@@ -36,18 +36,9 @@ def emu() -> Iterator[RunningEmulator]:
 
 def test_up_and_destroy_through_the_public_door(tmp_path: Path, emu: RunningEmulator) -> None:
     cli = require_pulumi()
-    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"),
-                        tmp_path / "state", cli, HF_TOKEN=HF_TOKEN, OVHAI_TOKEN="",
-                        OVHAI_ENDPOINT="")  # fmt: skip
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", "dev")
-    proj.run("config", "rm", "ovhai:endpoint")
-    proj.config_set("ovh:endpoint", emu.base_url + "/1.0")
-    proj.config_set("ovh:applicationKey", AK)
-    proj.config_set("ovh:applicationSecret", AS, secret=True)
-    proj.config_set("ovh:consumerKey", CK, secret=True)
-    proj.config_set("vllm-ai-deploy:serviceName", SERVICE)
-    proj.config_set("ovhai:region", "gra")
+    proj = main_stack(tmp_path, cli, HF_TOKEN=HF_TOKEN, OVHAI_TOKEN="", OVHAI_ENDPOINT="")
+    use_public_door(proj, emu.base_url, application_key=AK, application_secret=AS, consumer_key=CK,
+                    service_name=SERVICE)
 
     proj.run("up", "--yes")
     out = proj.outputs(secrets=True)
@@ -71,10 +62,7 @@ def test_up_and_destroy_through_the_public_door(tmp_path: Path, emu: RunningEmul
 
 def test_both_doors_fail_preview_naming_the_keys(tmp_path: Path, emu: RunningEmulator) -> None:
     cli = require_pulumi()
-    proj = copy_project(REPO, tmp_path / "main", ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"),
-                        tmp_path / "state", cli, HF_TOKEN=HF_TOKEN)  # fmt: skip
-    (proj.cwd / ".venv").symlink_to(REPO / ".venv")
-    proj.run("stack", "select", "--create", "dev")
+    proj = main_stack(tmp_path, cli, HF_TOKEN=HF_TOKEN)
     proj.config_set("ovhai:token", ADMIN, secret=True)
     proj.config_set("ovh:endpoint", emu.base_url + "/1.0")
     proj.config_set("ovh:applicationKey", AK)
